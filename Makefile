@@ -1,0 +1,41 @@
+# Two commands do all set-up on a fresh machine with Python 3.11:
+#   make run   — install, migrate, seed the demo account, print a token, serve on :8000
+#   make test  — install and run the whole test suite
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV ?= .venv
+BIN = $(VENV)/bin
+
+.PHONY: install run test lint format clean
+
+$(BIN)/activate:
+	$(PYTHON) -m venv $(VENV)
+
+$(VENV)/.installed: requirements.txt requirements-dev.txt | $(BIN)/activate
+	$(BIN)/pip install --quiet --disable-pip-version-check -r requirements-dev.txt
+	touch $@
+
+install: $(VENV)/.installed
+
+# A secret key made once per checkout and kept out of git; production sets SECRET_KEY itself.
+.secret_key:
+	$(BIN)/python -c "import secrets; print(secrets.token_urlsafe(50))" > $@
+
+run: install .secret_key
+	SECRET_KEY=$$(cat .secret_key) $(BIN)/python manage.py migrate --no-input
+	SECRET_KEY=$$(cat .secret_key) $(BIN)/python manage.py collectstatic --no-input -v0
+	SECRET_KEY=$$(cat .secret_key) $(BIN)/python manage.py seeddemo
+	SECRET_KEY=$$(cat .secret_key) $(BIN)/gunicorn kalem_site.wsgi -c gunicorn.conf.py
+
+test: install
+	$(BIN)/pytest $(PYTEST_ARGS)
+
+lint: install
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+format: install
+	$(BIN)/ruff check --fix .
+	$(BIN)/ruff format .
+
+clean:
+	rm -rf $(VENV) staticfiles .pytest_cache

@@ -1,0 +1,32 @@
+from kalem_site.api.views import AccountScopedViewSet
+
+from .. import services
+from ..models import Agent, TextAgent, VoiceAgent
+from .filters import AgentFilter
+from .serializers import AgentSerializer
+
+
+class AgentViewSet(AccountScopedViewSet):
+    model: type[Agent]
+    serializer_class = AgentSerializer
+    filterset_class = AgentFilter
+
+    def get_queryset(self):
+        return self.model.objects.for_account(self.account).with_numbers_count().order_by("id")
+
+    def perform_create(self, serializer):
+        serializer.instance = services.agent_create(model=self.model, account=self.account, **serializer.validated_data)
+
+    def perform_update(self, serializer):
+        serializer.instance = services.agent_update(agent=serializer.instance, **serializer.validated_data)
+
+    def perform_destroy(self, instance):
+        services.agent_delete(agent=instance)
+
+
+class VoiceAgentViewSet(AgentViewSet):
+    model = VoiceAgent
+
+
+class TextAgentViewSet(AgentViewSet):
+    model = TextAgent

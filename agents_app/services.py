@@ -1,0 +1,60 @@
+"""Writes to voice and text agents. Shared by the API, the dashboard, the admin and commands."""
+
+from django.core.exceptions import ValidationError
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from kalem_site.accounts.models import Account
+
+from .models import Agent
+
+
+def _validate_agent(agent: Agent) -> None:
+    agent.name = (agent.name or "").strip()
+    # Account is set by the caller from the authenticated user or token; skipping it saves a
+    # query per write.
+    agent.full_clean(exclude=["account"], validate_unique=False, validate_constraints=False)
+
+
+def _save_unique(agent: Agent) -> None:
+    """Save, turning the per-account unique name rule (checked by the database, so that two
+    concurrent writers cannot both win) into a field error."""
+    duplicate = type(agent).objects.filter(account_id=agent.account_id, name=agent.name).exclude(pk=agent.pk)
+    if duplicate.exists():
+        raise ValidationError({"name": f"A {agent.kind_label} with this name already exists."})
+    try:
+        with transaction.atomic():
+            agent.save()
+    except IntegrityError:
+        if duplicate.exists():
+            raise ValidationError({"name": f"A {agent.kind_label} with this name already exists."}) from None
+        raise
+
+
+@transaction.atomic
+def agent_create(*, model: type[Agent], account: Account, name: str, description: str = "") -> Agent:
+    agent = model(account=account, name=name, description=description)
+    _validate_agent(agent)
+    _save_unique(agent)
+    return agent
+
+
+@transaction.atomic
+def agent_update(*, agent: Agent, **changes) -> Agent:
+    """Change `name` and/or `description`; fields not given keep their value."""
+    unknown = set(changes) - {"name", "description"}
+    if unknown:
+        raise TypeError(f"agent_update() got unexpected fields: {sorted(unknown)}")
+    for field, value in changes.items():
+        setattr(agent, field, value)
+    _validate_agent(agent)
+    _save_unique(agent)
+    return agent
+
+
+@transaction.atomic
+def agent_delete(*, agent: Agent) -> int:
+    """Delete the agent; its numbers stay, unassigned. Returns how many were unassigned."""
+    unassigned = agent.numbers.update(**{agent.numbers.field.name: None, "updated_at": timezone.now()})
+    agent.delete()
+    return unassigned

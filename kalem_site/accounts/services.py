@@ -1,0 +1,87 @@
+"""Writes to accounts, users and tokens. Used by the dashboard, the admin and the commands."""
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from .models import Account, ApiToken, User, generate_token, hash_token
+
+
+@transaction.atomic
+def account_get_or_create(*, name: str) -> Account:
+    name = name.strip()
+    account = Account.objects.filter(name__iexact=name).first()
+    if account is not None:
+        return account
+    try:
+        with transaction.atomic():
+            return Account.objects.create(name=name)
+    except IntegrityError:  # created by someone else in the meantime
+        return Account.objects.get(name__iexact=name)
+
+
+@dataclass(frozen=True)
+class IssuedToken:
+    """A freshly created token with its plaintext, which exists only in this object."""
+
+    token: ApiToken
+    plaintext: str
+
+
+@transaction.atomic
+def token_create(
+    *,
+    account: Account,
+    name: str,
+    read_only: bool = False,
+    expires_at: datetime | None = None,
+    created_by: User | None = None,
+) -> IssuedToken:
+    plaintext = generate_token()
+    token = ApiToken.objects.create(
+        account=account,
+        name=name,
+        prefix=plaintext[:12],
+        digest=hash_token(plaintext),
+        read_only=read_only,
+        expires_at=expires_at,
+        created_by=created_by,
+    )
+    return IssuedToken(token=token, plaintext=plaintext)
+
+
+def token_expiry_in_days(days: int | None) -> datetime | None:
+    return None if days is None else timezone.now() + timedelta(days=days)
+
+
+@transaction.atomic
+def token_revoke(*, token: ApiToken) -> ApiToken:
+    """Revoke a token; revoking a revoked token keeps its first revocation time."""
+    if token.revoked_at is None:
+        token.revoked_at = timezone.now()
+        token.save(update_fields=["revoked_at"])
+    return token
+
+
+def token_touch(*, token: ApiToken, resolution_seconds: int) -> None:
+    """Record that the token was used, at most once per `resolution_seconds`."""
+    now = timezone.now()
+    if token.last_used_at is None or (now - token.last_used_at).total_seconds() >= resolution_seconds:
+        ApiToken.objects.filter(pk=token.pk).update(last_used_at=now)
+        token.last_used_at = now
+
+
+@transaction.atomic
+def operator_create_or_update(*, account: Account, username: str, password: str) -> tuple[User, bool]:
+    """Create a dashboard user of `account`, or set the password of an existing one."""
+    user = User.objects.filter(username=username).first()
+    created = user is None
+    if created:
+        user = User(username=username, account=account)
+    elif user.account_id != account.id:
+        raise ValueError(f"User {username!r} belongs to another account.")
+    user.set_password(password)
+    user.save()
+    return user, created

@@ -1,0 +1,32 @@
+"""The API's error envelope: `{"error": {"code", "message", "fields"?}}`, built in one place."""
+
+from django.http import JsonResponse
+
+# Status → (code, default message). The codes are part of the API contract.
+ERRORS = {
+    400: ("bad_request", "The request body is not a valid JSON object."),
+    401: ("unauthenticated", "Authentication credentials were missing or invalid."),
+    403: ("forbidden", "This token does not have permission to perform this action."),
+    404: ("not_found", "The requested resource was not found."),
+    405: ("method_not_allowed", "This method is not allowed on this resource."),
+    409: ("conflict", "The request conflicts with another request in progress."),
+    413: ("payload_too_large", "The request body is too large."),
+    415: ("unsupported_media_type", "Send the request body as application/json."),
+    422: ("validation_error", "The given data was invalid."),
+    429: ("rate_limited", "Too many requests."),
+    500: ("server_error", "Something went wrong on our side."),
+}
+
+
+def error_body(status: int, message: str | None = None, fields: dict | None = None) -> dict:
+    code, default_message = ERRORS.get(status, ERRORS[500] if status >= 500 else ERRORS[400])
+    error = {"code": code, "message": message or default_message}
+    if fields is not None:
+        error["fields"] = fields
+    return {"error": error}
+
+
+def error_response(status: int, message: str | None = None, fields: dict | None = None) -> JsonResponse:
+    """For plain Django views (unknown routes, 404/500 handlers); DRF views go through
+    `exceptions.api_exception_handler`, which builds the same body."""
+    return JsonResponse(error_body(status, message, fields), status=status)

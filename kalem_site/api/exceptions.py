@@ -1,0 +1,72 @@
+"""One exception handler that turns every error of an API view into the error envelope."""
+
+import logging
+
+from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
+from django.core.exceptions import RequestDataTooBig
+from django.core.exceptions import ValidationError as DjangoValidationError
+from django.http import Http404
+from rest_framework import exceptions, status
+from rest_framework.response import Response
+
+from .errors import error_body
+
+logger = logging.getLogger("kalem_site.api")
+
+# Messages for DRF's exceptions whose own text does not read well to an API user.
+_STATUS_MESSAGES = {
+    status.HTTP_404_NOT_FOUND: None,  # the envelope's default
+    status.HTTP_405_METHOD_NOT_ALLOWED: None,
+}
+
+
+class PayloadTooLarge(exceptions.APIException):
+    status_code = status.HTTP_413_REQUEST_ENTITY_TOO_LARGE
+    default_detail = "The request body is too large."
+    default_code = "payload_too_large"
+
+
+def _as_messages(detail) -> list[str]:
+    if isinstance(detail, dict):
+        return [message for value in detail.values() for message in _as_messages(value)]
+    if isinstance(detail, (list, tuple)):
+        return [message for item in detail for message in _as_messages(item)]
+    return [str(detail)]
+
+
+def validation_fields(detail) -> dict[str, list[str]]:
+    """Field → list of messages, whatever shape DRF or Django gave the errors in."""
+    if isinstance(detail, DjangoValidationError):
+        detail = detail.message_dict if hasattr(detail, "error_dict") else detail.messages
+    if isinstance(detail, dict):
+        return {
+            ("non_field_errors" if field == "__all__" else str(field)): _as_messages(messages)
+            for field, messages in detail.items()
+        }
+    return {"non_field_errors": _as_messages(detail)}
+
+
+def api_exception_handler(exc: Exception, context: dict) -> Response:
+    headers = {}
+    if isinstance(exc, (exceptions.ValidationError, DjangoValidationError)):
+        detail = exc.detail if isinstance(exc, exceptions.ValidationError) else exc
+        return Response(error_body(422, fields=validation_fields(detail)), status=422)
+    if isinstance(exc, Http404):
+        exc = exceptions.NotFound()
+    elif isinstance(exc, DjangoPermissionDenied):
+        exc = exceptions.PermissionDenied()
+    elif isinstance(exc, RequestDataTooBig):
+        exc = PayloadTooLarge()
+
+    if not isinstance(exc, exceptions.APIException):
+        request = context.get("request")
+        logger.exception("Unhandled error in %s %s", getattr(request, "method", "?"), getattr(request, "path", "?"))
+        return Response(error_body(500), status=500)
+
+    if isinstance(exc, (exceptions.NotAuthenticated, exceptions.AuthenticationFailed)):
+        exc.status_code = status.HTTP_401_UNAUTHORIZED
+        headers["WWW-Authenticate"] = 'Bearer realm="api"'
+    if getattr(exc, "wait", None) is not None:
+        headers["Retry-After"] = str(int(exc.wait) + 1)
+    message = None if exc.status_code in _STATUS_MESSAGES else str(exc.detail)
+    return Response(error_body(exc.status_code, message), status=exc.status_code, headers=headers)

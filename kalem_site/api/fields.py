@@ -1,0 +1,76 @@
+"""Serializer fields shared by every API object."""
+
+from datetime import UTC
+
+from rest_framework import serializers
+
+# Ids are positive 64-bit integers; anything larger can match nothing.
+MAX_ID = 2**63 - 1
+
+
+def id_in_range(digits: str) -> int | None:
+    """The id that a string of ASCII digits names, or None if no row can have it (0, or
+    beyond 64 bits: such values must not reach the database, which would overflow)."""
+    digits = digits.lstrip("0")
+    if not digits or len(digits) > 19 or int(digits) > MAX_ID:
+        return None
+    return int(digits)
+
+
+class TimestampField(serializers.ReadOnlyField):
+    """ISO 8601, UTC, whole seconds, explicit offset: 2025-01-15T10:30:00+00:00."""
+
+    def to_representation(self, value):
+        return value.astimezone(UTC).replace(microsecond=0).isoformat()
+
+
+class BlankAsNullCharField(serializers.CharField):
+    """Optional text stored as "" and shown as null; null is accepted as "" on input."""
+
+    def __init__(self, **kwargs):
+        kwargs.setdefault("required", False)
+        kwargs.setdefault("allow_blank", True)
+        kwargs.setdefault("allow_null", True)
+        super().__init__(**kwargs)
+
+    def validate_empty_values(self, data):
+        if data is None:
+            return True, ""
+        return super().validate_empty_values(data)
+
+    def to_representation(self, value):
+        return value or None
+
+
+class AccountObjectIdField(serializers.Field):
+    """An id of an object of the caller's account, or null.
+
+    An id of another account's object gets exactly the message of an id that does not
+    exist, so ids of other accounts cannot be probed."""
+
+    default_error_messages = {
+        "invalid": "Enter an integer id or null.",
+        "does_not_exist": "{label} {value} does not exist.",
+    }
+
+    def __init__(self, *, model, **kwargs):
+        self.model = model
+        kwargs.setdefault("required", False)
+        kwargs.setdefault("allow_null", True)
+        super().__init__(**kwargs)
+
+    def to_internal_value(self, data):
+        if isinstance(data, bool) or not isinstance(data, (int, str)):
+            self.fail("invalid")
+        if isinstance(data, str) and not (data.isascii() and data.isdigit()):
+            self.fail("invalid")
+        pk = id_in_range(str(data)) if isinstance(data, str) or data > 0 else None
+        related = None
+        if pk is not None:
+            related = self.model.objects.for_account(self.context["account"]).filter(pk=pk).first()
+        if related is None:
+            self.fail("does_not_exist", label=self.model.kind_title, value=data)
+        return related
+
+    def to_representation(self, value):
+        return value.pk

@@ -1,0 +1,85 @@
+"""The pagination envelope of every list: `data`, `links` and `meta`, as kalem.me (Laravel)
+returns them."""
+
+import math
+from urllib.parse import parse_qsl, urlencode
+
+from rest_framework import pagination
+from rest_framework.exceptions import ValidationError
+from rest_framework.response import Response
+
+DEFAULT_PER_PAGE = 15
+MAX_PER_PAGE = 100
+# Longer than any page number we could ever serve; parsed as "very large" rather than
+# handed to int(), which refuses strings of thousands of digits.
+_MAX_DIGITS = 18
+
+
+def positive_int(value: str | None, *, name: str, default: int) -> int:
+    if value is None or value == "":
+        return default
+    if not (value.isascii() and value.isdigit()) or int(value[:_MAX_DIGITS] or 0) == 0:
+        raise ValidationError({name: [f"The {name} must be a positive integer."]})
+    return int(value) if len(value) <= _MAX_DIGITS else 10**_MAX_DIGITS
+
+
+class PageNumberPagination(pagination.BasePagination):
+    def paginate_queryset(self, queryset, request, view=None):
+        self.request = request
+        errors = {}
+        try:
+            self.page = positive_int(request.query_params.get("page"), name="page", default=1)
+        except ValidationError as error:
+            errors.update(error.detail)
+        try:
+            per_page = positive_int(request.query_params.get("per_page"), name="per_page", default=DEFAULT_PER_PAGE)
+        except ValidationError as error:
+            errors.update(error.detail)
+        if errors:
+            raise ValidationError(errors)
+        self.per_page = min(per_page, MAX_PER_PAGE)
+        self.total = queryset.count()
+        self.last_page = max(1, math.ceil(self.total / self.per_page))
+        if self.page > self.last_page:
+            return []  # past the end: an empty page, without asking the database
+        offset = (self.page - 1) * self.per_page
+        return list(queryset[offset : offset + self.per_page])
+
+    def _page_link(self, page: int | None) -> str | None:
+        """The request's own URL with only `page` changed (appended when it was absent)."""
+        if page is None:
+            return None
+        params, replaced = [], False
+        for key, value in parse_qsl(self.request.META.get("QUERY_STRING", ""), keep_blank_values=True):
+            if key == "page":
+                if replaced:
+                    continue
+                value, replaced = str(page), True
+            params.append((key, value))
+        if not replaced:
+            params.append(("page", str(page)))
+        return f"{self.request.build_absolute_uri(self.request.path)}?{urlencode(params)}"
+
+    def get_paginated_response(self, data) -> Response:
+        count = len(data)
+        first_index = (self.page - 1) * self.per_page + 1
+        return Response(
+            {
+                "data": data,
+                "links": {
+                    "first": self._page_link(1),
+                    "last": self._page_link(self.last_page),
+                    "prev": self._page_link(self.page - 1 if self.page > 1 else None),
+                    "next": self._page_link(self.page + 1 if self.page < self.last_page else None),
+                },
+                "meta": {
+                    "current_page": self.page,
+                    "from": first_index if count else None,
+                    "last_page": self.last_page,
+                    "path": self.request.build_absolute_uri(self.request.path),
+                    "per_page": self.per_page,
+                    "to": first_index + count - 1 if count else None,
+                    "total": self.total,
+                },
+            }
+        )

@@ -1,0 +1,29 @@
+"""The API under /api/v1. Paths have no trailing slash; one is accepted too, without redirect."""
+
+from django.urls import include, path, re_path
+from rest_framework.routers import SimpleRouter
+
+from agents_app.api.views import TextAgentViewSet, VoiceAgentViewSet
+from numbers_app.api.views import NumberViewSet, TrunkViewSet
+
+from .views import api_not_found
+
+
+class OptionalSlashRouter(SimpleRouter):
+    """Routes match with and without a trailing slash, so no request is ever redirected."""
+
+    def __init__(self):
+        super().__init__()
+        self.trailing_slash = "/?"
+
+
+router = OptionalSlashRouter()
+router.register("numbers", NumberViewSet, basename="number")
+router.register("trunks", TrunkViewSet, basename="trunk")
+router.register("voice-agents", VoiceAgentViewSet, basename="voice-agent")
+router.register("text-agents", TextAgentViewSet, basename="text-agent")
+
+urlpatterns = [
+    path("v1/", include(router.urls)),
+    re_path(r"^.*$", api_not_found),
+]

@@ -1,0 +1,67 @@
+"""Shared plumbing of the API views."""
+
+from django.http import Http404
+from django.views.decorators.csrf import csrf_exempt
+from rest_framework import viewsets
+from rest_framework.exceptions import NotFound
+
+from kalem_site.accounts.models import Account
+
+from .errors import error_response
+from .fields import id_in_range
+
+
+class AccountScopedViewSet(viewsets.ModelViewSet):
+    """CRUD on the objects of the token's account.
+
+    Subclasses build `get_queryset()` from `self.account`, so no query can reach another
+    account's rows; objects of other accounts are then 404 like objects that do not exist."""
+
+    lookup_value_regex = "[0-9]+"
+    http_method_names = ["get", "post", "put", "patch", "delete", "head", "options"]
+
+    @property
+    def account(self) -> Account:
+        return self.request.auth.account
+
+    def get_serializer_context(self) -> dict:
+        context = super().get_serializer_context()
+        if self.request is not None and self.request.auth is not None:
+            context["account"] = self.account
+        return context
+
+    def get_object(self):
+        if id_in_range(self.kwargs[self.lookup_field]) is None:
+            raise NotFound()
+        return super().get_object()
+
+    def get_success_headers(self, data) -> dict:
+        # Location of the created object: the collection's URL plus its id.
+        return {"Location": self.request.build_absolute_uri(f"{self.request.path.rstrip('/')}/{data['id']}")}
+
+    def update(self, request, *args, **kwargs):
+        # PUT is partial, as on kalem.me: only the fields sent change.
+        kwargs["partial"] = True
+        return super().update(request, *args, **kwargs)
+
+
+@csrf_exempt
+def api_not_found(request, *args, **kwargs):
+    """Unknown routes under /api/ answer in the error envelope, not with an HTML page."""
+    return error_response(404)
+
+
+def not_found_handler(request, exception=None):
+    if request.path.startswith("/api/"):
+        return error_response(404)
+    from django.views.defaults import page_not_found
+
+    return page_not_found(request, exception or Http404())
+
+
+def server_error_handler(request):
+    if request.path.startswith("/api/"):
+        return error_response(500)
+    from django.views.defaults import server_error
+
+    return server_error(request)

@@ -1,0 +1,74 @@
+"""Query-parameter filters of the numbers and trunks lists, shared with the dashboard."""
+
+import django_filters
+from django import forms
+from django.core.exceptions import ValidationError
+
+from kalem_site.api.fields import id_in_range
+
+from ..models import PhoneNumber, SipTrunk
+from ..phone import search_digits
+
+# The value of an id filter that selects rows with nothing assigned (used by the dashboard's
+# "Unassigned" choices; documented for the API too).
+UNASSIGNED = "none"
+
+
+class IdOrUnassignedField(forms.Field):
+    def to_python(self, value):
+        if value in (None, ""):
+            return None
+        value = value.strip()
+        if value.lower() == UNASSIGNED:
+            return UNASSIGNED
+        if not (value.isascii() and value.isdigit()) or int(value[:20]) == 0:
+            raise ValidationError(f'Enter a positive integer id, or "{UNASSIGNED}".', code="invalid")
+        # An id beyond 64 bits matches nothing; -1 can never be an id.
+        return id_in_range(value) or -1
+
+
+class IdFilter(django_filters.Filter):
+    """`?voice_agent_id=3` → assigned to 3; `?voice_agent_id=none` → assigned to nothing."""
+
+    field_class = IdOrUnassignedField
+
+    def filter(self, queryset, value):
+        if value is None:
+            return queryset
+        if value == UNASSIGNED:
+            return queryset.filter(**{f"{self.field_name}__isnull": True})
+        return queryset.filter(**{f"{self.field_name}_id": value})
+
+
+class DigitsSearchField(forms.CharField):
+    def to_python(self, value):
+        return search_digits(super().to_python(value))
+
+
+class DigitsSearchFilter(django_filters.CharFilter):
+    """Numbers containing these digits; `+`, spaces, dashes, dots and parentheses are ignored."""
+
+    field_class = DigitsSearchField
+    lookup_expr = "contains"
+
+
+class NumberFilter(django_filters.FilterSet):
+    search = DigitsSearchFilter(field_name="number", max_length=32)
+    status = django_filters.ChoiceFilter(choices=PhoneNumber.Status.choices)
+    voice_agent_id = IdFilter(field_name="voice_agent")
+    text_agent_id = IdFilter(field_name="text_agent")
+    trunk_id = IdFilter(field_name="trunk")
+    provider = django_filters.ChoiceFilter(choices=PhoneNumber.Provider.choices)
+
+    class Meta:
+        model = PhoneNumber
+        fields = ["search", "status", "voice_agent_id", "text_agent_id", "trunk_id", "provider"]
+
+
+class TrunkFilter(django_filters.FilterSet):
+    direction = django_filters.ChoiceFilter(choices=SipTrunk.Direction.choices)
+    search = django_filters.CharFilter(field_name="name", lookup_expr="icontains", max_length=100)
+
+    class Meta:
+        model = SipTrunk
+        fields = ["direction", "search"]

@@ -1,0 +1,59 @@
+from django.shortcuts import get_object_or_404
+from rest_framework.decorators import action
+from rest_framework.response import Response
+
+from kalem_site.api.views import AccountScopedViewSet
+
+from .. import services
+from ..models import PhoneNumber, SipTrunk
+from .filters import NumberFilter, TrunkFilter
+from .serializers import NumberLookupSerializer, NumberSerializer, TrunkSerializer
+
+
+class NumberViewSet(AccountScopedViewSet):
+    serializer_class = NumberSerializer
+    filterset_class = NumberFilter
+
+    def get_queryset(self):
+        return PhoneNumber.objects.for_account(self.account).with_assignments().order_by("id")
+
+    def perform_create(self, serializer):
+        serializer.instance = services.number_create(account=self.account, **serializer.validated_data)
+
+    def perform_update(self, serializer):
+        serializer.instance = services.number_update(number=serializer.instance, **serializer.validated_data)
+
+    def perform_destroy(self, instance):
+        services.number_delete(number=instance)
+
+    def _set_status(self, request, *, active: bool) -> Response:
+        lookup = NumberLookupSerializer(data=request.data)
+        lookup.is_valid(raise_exception=True)
+        number = get_object_or_404(self.get_queryset(), number=lookup.validated_data["number"])
+        number = services.number_set_status(number=number, active=active)
+        return Response(self.get_serializer(number).data)
+
+    @action(detail=False, methods=["post"])
+    def activate(self, request):
+        return self._set_status(request, active=True)
+
+    @action(detail=False, methods=["post"])
+    def deactivate(self, request):
+        return self._set_status(request, active=False)
+
+
+class TrunkViewSet(AccountScopedViewSet):
+    serializer_class = TrunkSerializer
+    filterset_class = TrunkFilter
+
+    def get_queryset(self):
+        return SipTrunk.objects.for_account(self.account).order_by("id")
+
+    def perform_create(self, serializer):
+        serializer.instance = services.trunk_create(account=self.account, **serializer.validated_data)
+
+    def perform_update(self, serializer):
+        serializer.instance = services.trunk_update(trunk=serializer.instance, **serializer.validated_data)
+
+    def perform_destroy(self, instance):
+        services.trunk_delete(trunk=instance)

@@ -1,0 +1,74 @@
+from django.core.management.base import BaseCommand
+from django.db import transaction
+
+from agents_app.models import TextAgent, VoiceAgent
+from agents_app.services import agent_create
+from kalem_site.accounts.models import ApiToken
+from kalem_site.accounts.services import account_get_or_create, operator_create_or_update, token_create
+from numbers_app.models import PhoneNumber
+from numbers_app.services import number_create, number_set_status, trunk_create
+
+DEMO_ACCOUNT = "Demo"
+DEMO_OPERATOR = ("demo", "demo-password")
+DEMO_TOKEN_NAME = "Demo token (make run)"
+
+
+class Command(BaseCommand):
+    help = (
+        "Create the demo account with agents, trunks and numbers (once; running it again adds "
+        "nothing), the demo operator, and a fresh API token, printed last."
+    )
+
+    @transaction.atomic
+    def handle(self, *args, **options):
+        account = account_get_or_create(name=DEMO_ACCOUNT)
+        operator, _ = operator_create_or_update(account=account, username=DEMO_OPERATOR[0], password=DEMO_OPERATOR[1])
+
+        if not PhoneNumber.objects.for_account(account).exists():
+            self._seed(account)
+
+        # Only the newest demo token is kept: its plaintext cannot be shown again, so each run
+        # replaces it instead of piling up tokens nobody can use.
+        ApiToken.objects.for_account(account).filter(name=DEMO_TOKEN_NAME).delete()
+        issued = token_create(account=account, name=DEMO_TOKEN_NAME, created_by=operator)
+
+        self.stdout.write(f"Dashboard: http://127.0.0.1:8000/  (sign in as {DEMO_OPERATOR[0]} / {DEMO_OPERATOR[1]})")
+        self.stdout.write("API token for the demo account (Authorization: Bearer <token>):")
+        self.stdout.write(issued.plaintext)
+
+    def _seed(self, account) -> None:
+        sales = agent_create(model=VoiceAgent, account=account, name="Sales Agent", description="Answers sales lines.")
+        support = agent_create(model=VoiceAgent, account=account, name="Support Agent")
+        sms = agent_create(model=TextAgent, account=account, name="SMS Concierge")
+        primary = trunk_create(
+            account=account, name="Primary Trunk", direction="inbound", auth_type="ip", host="10.0.0.1"
+        )
+        carrier = trunk_create(
+            account=account,
+            name="Carrier Outbound",
+            direction="outbound",
+            auth_type="digest",
+            username="kalem_trunk",
+            password="change-me",
+            outbound_server="sip.carrier.example:5060",
+        )
+        plan = [
+            (sales, sms, primary),
+            (sales, None, primary),
+            (support, None, carrier),
+            (support, sms, carrier),
+            (None, sms, None),
+            (None, None, None),
+        ]
+        for index in range(24):
+            voice, text, trunk = plan[index % len(plan)]
+            number = number_create(
+                account=account,
+                number=f"+1555010{index:04d}",
+                provider="twilio" if index % 4 == 0 else "manual",
+                voice_agent=voice,
+                text_agent=text,
+                trunk=trunk,
+            )
+            if index % 5 == 4:
+                number_set_status(number=number, active=False)

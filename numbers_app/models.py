@@ -1,0 +1,164 @@
+"""Phone numbers (DIDs) and the SIP trunks that carry their calls."""
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.core.validators import MaxValueValidator, MinValueValidator
+from django.db import models
+from django.db.models import Q
+
+from agents_app.models import TextAgent, VoiceAgent
+from kalem_site.accounts.models import Account
+
+from .phone import E164_REGEX
+from .validators import validate_host, validate_host_port
+
+
+class SipTrunkQuerySet(models.QuerySet):
+    def for_account(self, account: Account) -> "SipTrunkQuerySet":
+        return self.filter(account=account)
+
+    def with_numbers_count(self) -> "SipTrunkQuerySet":
+        return self.annotate(numbers_count=models.Count("numbers"))
+
+
+class SipTrunk(models.Model):
+    class Direction(models.TextChoices):
+        INBOUND = "inbound", "Inbound"
+        OUTBOUND = "outbound", "Outbound"
+
+    class AuthType(models.TextChoices):
+        IP = "ip", "IP address"
+        DIGEST = "digest", "Digest (username and password)"
+
+    account = models.ForeignKey(Account, on_delete=models.CASCADE, related_name="+")
+    name = models.CharField(max_length=100)
+    direction = models.CharField(max_length=8, choices=Direction.choices)
+    auth_type = models.CharField(max_length=6, choices=AuthType.choices)
+    host = models.CharField(max_length=253, blank=True, validators=[validate_host])
+    port = models.PositiveIntegerField(default=5060, validators=[MinValueValidator(1), MaxValueValidator(65535)])
+    username = models.CharField(max_length=100, blank=True)
+    # Write-only: the trunk needs the plaintext to authenticate, but no API response or page
+    # ever shows it.
+    password = models.CharField(max_length=128, blank=True)
+    outbound_server = models.CharField(max_length=260, blank=True, validators=[validate_host_port])
+    registered = models.BooleanField(default=False, editable=False)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    objects = SipTrunkQuerySet.as_manager()
+
+    kind_label = "SIP trunk"
+    kind_title = "SIP trunk"
+
+    class Meta:
+        ordering = ["id"]
+        verbose_name = "SIP trunk"
+        constraints = [
+            models.CheckConstraint(condition=~Q(name=""), name="siptrunk_name_not_empty"),
+            models.CheckConstraint(condition=Q(direction__in=["inbound", "outbound"]), name="siptrunk_direction_valid"),
+            models.CheckConstraint(condition=Q(auth_type__in=["ip", "digest"]), name="siptrunk_auth_type_valid"),
+            models.CheckConstraint(condition=Q(port__gte=1, port__lte=65535), name="siptrunk_port_range"),
+            models.CheckConstraint(
+                condition=~Q(direction="inbound", auth_type="ip", host=""),
+                name="siptrunk_inbound_ip_has_host",
+            ),
+            models.CheckConstraint(
+                condition=~Q(auth_type="digest") | (~Q(username="") & ~Q(password="")),
+                name="siptrunk_digest_has_credentials",
+            ),
+            models.CheckConstraint(
+                condition=~Q(direction="outbound", outbound_server=""),
+                name="siptrunk_outbound_has_server",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+    @property
+    def sip_uri(self) -> str | None:
+        return f"sip:{self.host}@{settings.SIP_DOMAIN}" if self.host else None
+
+    def clean(self) -> None:
+        """The conditional rules of the contract, as field errors (the constraints above hold
+        the same rules in the database)."""
+        errors = {}
+        if self.direction == self.Direction.INBOUND and self.auth_type == self.AuthType.IP and not self.host:
+            errors["host"] = "A host is required for an inbound trunk with IP authentication."
+        if self.auth_type == self.AuthType.DIGEST:
+            if not self.username:
+                errors["username"] = "A username is required for digest authentication."
+            if not self.password:
+                errors["password"] = "A password is required for digest authentication."
+        if self.direction == self.Direction.OUTBOUND and not self.outbound_server:
+            errors["outbound_server"] = "An outbound server is required for an outbound trunk."
+        if errors:
+            raise ValidationError(errors)
+
+
+class PhoneNumberQuerySet(models.QuerySet):
+    def for_account(self, account: Account) -> "PhoneNumberQuerySet":
+        return self.filter(account=account)
+
+    def active(self) -> "PhoneNumberQuerySet":
+        return self.filter(status=PhoneNumber.Status.ACTIVE)
+
+    def with_assignments(self) -> "PhoneNumberQuerySet":
+        """Join what the Number object shows, so a page of numbers is one query."""
+        return self.select_related("voice_agent", "text_agent", "trunk")
+
+
+class PhoneNumber(models.Model):
+    class Provider(models.TextChoices):
+        MANUAL = "manual", "Manual"
+        TWILIO = "twilio", "Twilio"
+
+    class Status(models.TextChoices):
+        ACTIVE = "active", "Active"
+        INACTIVE = "inactive", "Inactive"
+
+    # The composite indexes below lead with these columns, so no single-column index is needed.
+    account = models.ForeignKey(Account, on_delete=models.CASCADE, related_name="+", db_index=False)
+    # E.164. Unique across the service: a DID has exactly one owner.
+    number = models.CharField(max_length=16, unique=True)
+    provider = models.CharField(max_length=6, choices=Provider.choices, default=Provider.MANUAL)
+    status = models.CharField(max_length=8, choices=Status.choices, default=Status.ACTIVE)
+    voice_agent = models.ForeignKey(
+        VoiceAgent, on_delete=models.SET_NULL, null=True, blank=True, related_name="numbers", db_index=False
+    )
+    text_agent = models.ForeignKey(
+        TextAgent, on_delete=models.SET_NULL, null=True, blank=True, related_name="numbers", db_index=False
+    )
+    trunk = models.ForeignKey(
+        SipTrunk, on_delete=models.SET_NULL, null=True, blank=True, related_name="numbers", db_index=False
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    objects = PhoneNumberQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["id"]
+        verbose_name = "phone number"
+        constraints = [
+            models.CheckConstraint(condition=Q(number__regex=E164_REGEX), name="phonenumber_number_e164"),
+            models.CheckConstraint(condition=Q(provider__in=["manual", "twilio"]), name="phonenumber_provider_valid"),
+            models.CheckConstraint(condition=Q(status__in=["active", "inactive"]), name="phonenumber_status_valid"),
+        ]
+        indexes = [
+            # The unfiltered list and every page of it: WHERE account_id = ? ORDER BY id.
+            models.Index(fields=["account", "id"], name="number_account_id_idx"),
+            # ?status=…
+            models.Index(fields=["account", "status", "id"], name="number_account_status_idx"),
+            # ?provider=…
+            models.Index(fields=["account", "provider", "id"], name="number_account_provider_idx"),
+            # ?voice_agent_id=…, and the agent's numbers_count.
+            models.Index(fields=["voice_agent", "id"], name="number_voice_agent_idx"),
+            # ?text_agent_id=…, and the agent's numbers_count.
+            models.Index(fields=["text_agent", "id"], name="number_text_agent_idx"),
+            # ?trunk_id=…, and the trunk's numbers_count.
+            models.Index(fields=["trunk", "id"], name="number_trunk_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return self.number

@@ -1,0 +1,145 @@
+"""Writes to numbers and SIP trunks. Shared by the API, the dashboard, the admin and the
+commands, so that every way in keeps the same rules."""
+
+from django.core.exceptions import ValidationError
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from agents_app.models import TextAgent, VoiceAgent
+from kalem_site.accounts.models import Account
+
+from .models import PhoneNumber, SipTrunk
+from .phone import parse_e164
+
+DUPLICATE_NUMBER_MESSAGE = "This number is already registered."
+
+ASSIGNMENT_FIELDS = ("voice_agent", "text_agent", "trunk")
+NUMBER_UPDATABLE_FIELDS = ("provider", "status", *ASSIGNMENT_FIELDS)
+
+
+def _check_choices(values: dict) -> None:
+    errors = {}
+    if "provider" in values and values["provider"] not in PhoneNumber.Provider.values:
+        errors["provider"] = "Choose manual or twilio."
+    if "status" in values and values["status"] not in PhoneNumber.Status.values:
+        errors["status"] = "Choose active or inactive."
+    if errors:
+        raise ValidationError(errors)
+
+
+def _check_same_account(account_id: int, assignments: dict) -> None:
+    """Agents and trunks must belong to the number's account. Callers look them up in the
+    account already; this keeps every other caller (admin, commands) honest too."""
+    errors = {}
+    for field in ASSIGNMENT_FIELDS:
+        related = assignments.get(field)
+        if related is not None and related.account_id != account_id:
+            errors[field] = f"{related.kind_title} {related.pk} does not exist."
+    if errors:
+        raise ValidationError(errors)
+
+
+@transaction.atomic
+def number_create(
+    *,
+    account: Account,
+    number: str,
+    provider: str = PhoneNumber.Provider.MANUAL,
+    voice_agent: VoiceAgent | None = None,
+    text_agent: TextAgent | None = None,
+    trunk: SipTrunk | None = None,
+) -> PhoneNumber:
+    try:
+        number = parse_e164(number)
+    except ValidationError as error:
+        raise ValidationError({"number": error.messages}) from None
+    _check_choices({"provider": provider})
+    assignments = {"voice_agent": voice_agent, "text_agent": text_agent, "trunk": trunk}
+    _check_same_account(account.id, assignments)
+    phone_number = PhoneNumber(account=account, number=number, provider=provider, **assignments)
+    try:
+        # A savepoint, so that losing a race to the unique constraint leaves the outer
+        # transaction usable.
+        with transaction.atomic():
+            phone_number.save()
+    except IntegrityError:
+        if PhoneNumber.objects.filter(number=number).exists():
+            raise ValidationError({"number": DUPLICATE_NUMBER_MESSAGE}) from None
+        raise
+    return phone_number
+
+
+def _current_value(number: PhoneNumber, field: str):
+    # Compare assignments by id, so an unloaded relation costs no query.
+    return getattr(number, f"{field}_id") if field in ASSIGNMENT_FIELDS else getattr(number, field)
+
+
+def _comparable(value):
+    return value.pk if hasattr(value, "pk") else value
+
+
+@transaction.atomic
+def number_update(*, number: PhoneNumber, **changes) -> PhoneNumber:
+    """Change any of provider, status, voice_agent, text_agent, trunk (None unassigns).
+    Fields not given keep their value; giving the current value changes nothing."""
+    unknown = set(changes) - set(NUMBER_UPDATABLE_FIELDS)
+    if unknown:
+        raise TypeError(f"number_update() got unexpected fields: {sorted(unknown)}")
+    _check_choices(changes)
+    _check_same_account(number.account_id, changes)
+    changed = [field for field, value in changes.items() if _current_value(number, field) != _comparable(value)]
+    if changed:
+        for field in changed:
+            setattr(number, field, changes[field])
+        number.save(update_fields=[*changed, "updated_at"])
+    return number
+
+
+@transaction.atomic
+def number_set_status(*, number: PhoneNumber, active: bool) -> PhoneNumber:
+    """Activate or deactivate; doing it twice is a no-op."""
+    status = PhoneNumber.Status.ACTIVE if active else PhoneNumber.Status.INACTIVE
+    return number_update(number=number, status=status)
+
+
+@transaction.atomic
+def number_delete(*, number: PhoneNumber) -> None:
+    number.delete()
+
+
+TRUNK_FIELDS = ("name", "direction", "auth_type", "host", "port", "username", "password", "outbound_server")
+
+
+def _validate_and_save_trunk(trunk: SipTrunk) -> SipTrunk:
+    trunk.name = (trunk.name or "").strip()
+    # Field rules and SipTrunk.clean()'s conditional rules; the account is set by the caller.
+    trunk.full_clean(exclude=["account"], validate_unique=False, validate_constraints=False)
+    trunk.save()
+    return trunk
+
+
+@transaction.atomic
+def trunk_create(*, account: Account, **fields) -> SipTrunk:
+    unknown = set(fields) - set(TRUNK_FIELDS)
+    if unknown:
+        raise TypeError(f"trunk_create() got unexpected fields: {sorted(unknown)}")
+    return _validate_and_save_trunk(SipTrunk(account=account, **fields))
+
+
+@transaction.atomic
+def trunk_update(*, trunk: SipTrunk, **changes) -> SipTrunk:
+    """Change any trunk field; the conditional rules hold for the resulting trunk."""
+    unknown = set(changes) - set(TRUNK_FIELDS)
+    if unknown:
+        raise TypeError(f"trunk_update() got unexpected fields: {sorted(unknown)}")
+    for field, value in changes.items():
+        setattr(trunk, field, value)
+    return _validate_and_save_trunk(trunk)
+
+
+@transaction.atomic
+def trunk_delete(*, trunk: SipTrunk) -> int:
+    """Delete the trunk; its numbers stay, unassigned. Returns how many were unassigned."""
+    unassigned = trunk.numbers.update(trunk=None, updated_at=timezone.now())
+    trunk.delete()
+    return unassigned
