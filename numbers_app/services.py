@@ -3,6 +3,7 @@ commands, so that every way in keeps the same rules."""
 
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
+from django.db.models import Q
 from django.utils import timezone
 
 from agents_app.models import TextAgent, VoiceAgent
@@ -143,3 +144,29 @@ def trunk_delete(*, trunk: SipTrunk) -> int:
     unassigned = trunk.numbers.update(trunk=None, updated_at=timezone.now())
     trunk.delete()
     return unassigned
+
+
+@transaction.atomic
+def number_bulk_update(*, account: Account, ids: list[int], **changes) -> int:
+    """Apply the same change (status, provider or an assignment) to many numbers of the
+    account at once. Returns how many numbers actually changed."""
+    unknown = set(changes) - set(NUMBER_UPDATABLE_FIELDS)
+    if unknown or not changes:
+        raise TypeError(f"number_bulk_update() needs fields of {NUMBER_UPDATABLE_FIELDS}, got {sorted(changes)}")
+    _check_choices(changes)
+    _check_same_account(account.id, changes)
+    numbers = PhoneNumber.objects.for_account(account).filter(pk__in=ids)
+    # Only rows whose value differs count as changed (and get a new updated_at).
+    unchanged = Q()
+    for field, value in changes.items():
+        column = f"{field}_id" if field in ASSIGNMENT_FIELDS else field
+        value = _comparable(value)
+        unchanged &= Q(**{f"{column}__isnull": True}) if value is None else Q(**{column: value})
+    return numbers.exclude(unchanged).update(**changes, updated_at=timezone.now())
+
+
+@transaction.atomic
+def number_bulk_delete(*, account: Account, ids: list[int]) -> int:
+    """Delete many numbers of the account. Returns how many were deleted."""
+    deleted, _ = PhoneNumber.objects.for_account(account).filter(pk__in=ids).delete()
+    return deleted

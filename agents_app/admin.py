@@ -1,0 +1,31 @@
+from django.contrib import admin
+
+from . import services
+from .models import TextAgent, VoiceAgent
+
+
+class AgentAdmin(admin.ModelAdmin):
+    list_display = ["name", "account", "description", "updated_at"]
+    list_filter = ["account"]
+    search_fields = ["name", "account__name"]
+    list_select_related = ["account"]
+    autocomplete_fields = ["account"]
+    readonly_fields = ["created_at", "updated_at"]
+    list_per_page = 100
+
+    def get_readonly_fields(self, request, obj=None):
+        return [*self.readonly_fields, "account"] if obj else self.readonly_fields
+
+    def save_model(self, request, obj, form, change):
+        fields = {"name": form.cleaned_data["name"], "description": form.cleaned_data["description"]}
+        if change:
+            services.agent_update(agent=obj, **fields)
+        else:
+            obj.pk = services.agent_create(model=self.model, account=form.cleaned_data["account"], **fields).pk
+
+    def delete_model(self, request, obj):
+        services.agent_delete(agent=obj)
+
+
+admin.site.register(VoiceAgent, AgentAdmin)
+admin.site.register(TextAgent, AgentAdmin)

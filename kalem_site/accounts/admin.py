@@ -1,0 +1,54 @@
+from django.contrib import admin
+from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
+
+from .models import Account, ApiToken, User
+from .services import token_revoke
+
+
+@admin.register(Account)
+class AccountAdmin(admin.ModelAdmin):
+    list_display = ["name", "created_at"]
+    search_fields = ["name"]
+
+
+@admin.register(User)
+class UserAdmin(DjangoUserAdmin):
+    list_display = ["username", "account", "email", "is_staff", "is_active"]
+    list_filter = ["account", "is_staff", "is_active"]
+    list_select_related = ["account"]
+    autocomplete_fields = ["account"]
+    fieldsets = [*DjangoUserAdmin.fieldsets, ("Account", {"fields": ["account"]})]
+    add_fieldsets = [*DjangoUserAdmin.add_fieldsets, ("Account", {"fields": ["account"]})]
+
+
+@admin.register(ApiToken)
+class ApiTokenAdmin(admin.ModelAdmin):
+    """Tokens are created in the dashboard or with `createtoken`, where the plaintext is shown
+    once. Here staff can only look at them and revoke them; the digest is never editable."""
+
+    list_display = ["name", "account", "prefix", "read_only", "created_at", "last_used_at", "expires_at", "revoked_at"]
+    list_filter = ["account", "read_only"]
+    search_fields = ["name", "prefix", "account__name"]
+    list_select_related = ["account"]
+    readonly_fields = [
+        "account",
+        "name",
+        "prefix",
+        "digest",
+        "read_only",
+        "created_by",
+        "created_at",
+        "last_used_at",
+        "expires_at",
+        "revoked_at",
+    ]
+    actions = ["revoke"]
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    @admin.action(description="Revoke selected tokens")
+    def revoke(self, request, queryset):
+        for token in queryset:
+            token_revoke(token=token)
+        self.message_user(request, f"{queryset.count()} token(s) revoked.")

@@ -1,0 +1,63 @@
+"""Small helpers shared by the dashboard views of every app."""
+
+from collections.abc import Callable
+from functools import wraps
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db.models import Model, QuerySet
+from django.forms import Form
+from django.http import Http404, HttpRequest
+from django.utils.http import url_has_allowed_host_and_scheme
+
+from kalem_site.api.fields import id_in_range
+
+
+def account_required(view: Callable) -> Callable:
+    """Signed in, and a member of an account (staff without one use the Django admin)."""
+
+    @login_required
+    @wraps(view)
+    def wrapper(request: HttpRequest, *args, **kwargs):
+        if request.user.account_id is None:
+            raise PermissionDenied("This user belongs to no account.")
+        return view(request, *args, **kwargs)
+
+    return wrapper
+
+
+def get_for_account_or_404(queryset: QuerySet | type[Model], request: HttpRequest, pk) -> Model:
+    """The object with this id in the user's account; objects of other accounts are 404, just
+    like objects that do not exist."""
+    if isinstance(queryset, type):
+        queryset = queryset.objects.all()
+    pk = id_in_range(str(pk))
+    if pk is None:
+        raise Http404
+    try:
+        return queryset.get(account_id=request.user.account_id, pk=pk)
+    except queryset.model.DoesNotExist:
+        raise Http404 from None
+
+
+def safe_next_url(request: HttpRequest, default: str) -> str:
+    """Where to go back to after a POST: the `next` field if it points into this site."""
+    candidate = request.POST.get("next") or request.GET.get("next") or ""
+    if candidate and url_has_allowed_host_and_scheme(candidate, {request.get_host()}, request.is_secure()):
+        return candidate
+    return default
+
+
+def apply_service_errors(form: Form, error: ValidationError) -> None:
+    """Show a service's ValidationError next to the form's fields (or above the form)."""
+    if hasattr(error, "error_dict"):
+        for field, field_errors in error.error_dict.items():
+            form.add_error(field if field in form.fields else None, field_errors)
+    else:
+        form.add_error(None, error)
+
+
+def flash_count(request: HttpRequest, count: int, what: str) -> None:
+    noun = "number" if count == 1 else "numbers"
+    messages.success(request, f"{count} {noun} {what}.")

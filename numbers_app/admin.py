@@ -1,0 +1,93 @@
+from django import forms
+from django.contrib import admin, messages
+
+from . import services
+from .forms import TrunkForm
+from .models import PhoneNumber, SipTrunk
+
+
+@admin.register(PhoneNumber)
+class PhoneNumberAdmin(admin.ModelAdmin):
+    list_display = ["number", "account", "status", "provider", "voice_agent", "text_agent", "trunk", "updated_at"]
+    list_filter = ["account", "status", "provider", "voice_agent", "text_agent", "trunk"]
+    search_fields = ["number", "account__name", "voice_agent__name", "text_agent__name", "trunk__name"]
+    list_select_related = ["account", "voice_agent", "text_agent", "trunk"]
+    autocomplete_fields = ["account", "voice_agent", "text_agent", "trunk"]
+    readonly_fields = ["created_at", "updated_at"]
+    list_per_page = 100
+    actions = ["activate", "deactivate"]
+
+    def get_readonly_fields(self, request, obj=None):
+        # The number of an existing entry never changes (as in the API).
+        return [*self.readonly_fields, "number", "account"] if obj else self.readonly_fields
+
+    def save_model(self, request, obj, form, change):
+        fields = {name: form.cleaned_data[name] for name in ("provider", "voice_agent", "text_agent", "trunk")}
+        if change:
+            services.number_update(number=obj, status=form.cleaned_data["status"], **fields)
+        else:
+            created = services.number_create(
+                account=form.cleaned_data["account"], number=form.cleaned_data["number"], **fields
+            )
+            obj.pk = created.pk
+            if form.cleaned_data["status"] != created.status:
+                services.number_set_status(
+                    number=created, active=form.cleaned_data["status"] == PhoneNumber.Status.ACTIVE
+                )
+
+    def delete_model(self, request, obj):
+        services.number_delete(number=obj)
+
+    def _set_status(self, request, queryset, *, active: bool) -> None:
+        changed = 0
+        for number in queryset:
+            before = number.status
+            changed += services.number_set_status(number=number, active=active).status != before
+        self.message_user(request, f"{changed} number(s) {'activated' if active else 'deactivated'}.", messages.SUCCESS)
+
+    @admin.action(description="Activate selected numbers")
+    def activate(self, request, queryset):
+        self._set_status(request, queryset, active=True)
+
+    @admin.action(description="Deactivate selected numbers")
+    def deactivate(self, request, queryset):
+        self._set_status(request, queryset, active=False)
+
+
+class SipTrunkAdminForm(TrunkForm):
+    """The dashboard's trunk form plus the account. The password stays write-only: staff can
+    set it but never read it back, and an empty field keeps the current one."""
+
+    class Meta(TrunkForm.Meta):
+        fields = ["account", *TrunkForm.Meta.fields]
+
+    def _post_clean(self):
+        if self.instance.pk and not self.cleaned_data.get("password"):
+            self.cleaned_data["password"] = self.instance.password
+        # The admin validates on the form, as admin forms do; the service validates again.
+        forms.ModelForm._post_clean(self)
+
+
+@admin.register(SipTrunk)
+class SipTrunkAdmin(admin.ModelAdmin):
+    form = SipTrunkAdminForm
+    list_display = ["name", "account", "direction", "auth_type", "host", "port", "outbound_server", "registered"]
+    list_filter = ["account", "direction", "auth_type", "registered"]
+    search_fields = ["name", "host", "account__name"]
+    list_select_related = ["account"]
+    autocomplete_fields = ["account"]
+    readonly_fields = ["registered", "created_at", "updated_at"]
+    list_per_page = 100
+
+    def get_readonly_fields(self, request, obj=None):
+        return [*self.readonly_fields, "account"] if obj else self.readonly_fields
+
+    def save_model(self, request, obj, form, change):
+        fields = {name: form.cleaned_data[name] for name in TrunkForm.Meta.fields}
+        if change:
+            services.trunk_update(trunk=obj, **fields)
+        else:
+            obj.pk = services.trunk_create(account=form.cleaned_data["account"], **fields).pk
+
+    def delete_model(self, request, obj):
+        services.trunk_delete(trunk=obj)

@@ -1,0 +1,121 @@
+"""Dashboard forms. They collect input; the rules and messages come from the services, the
+same as for the API."""
+
+from django import forms
+
+from agents_app.models import TextAgent, VoiceAgent
+from kalem_site.accounts.models import Account
+from kalem_site.api.fields import id_in_range
+
+from .models import PhoneNumber, SipTrunk
+
+PER_PAGE_CHOICES = (15, 50, 100)
+
+
+class AccountChoiceField(forms.ModelChoiceField):
+    """An optional choice among the account's agents or trunks; empty means unassigned."""
+
+    def __init__(self, model, **kwargs):
+        super().__init__(queryset=model.objects.none(), required=False, empty_label="— none —", **kwargs)
+        self.model = model
+
+
+class IdListField(forms.Field):
+    """The ids of the selected rows. Any id is accepted here: the services only ever touch
+    rows of the user's account."""
+
+    widget = forms.MultipleHiddenInput
+
+    def to_python(self, value) -> list[int]:
+        ids = []
+        for item in value or []:
+            pk = id_in_range(item) if item.isascii() and item.isdigit() else None
+            if pk is None:
+                raise forms.ValidationError("The selection is not valid.")
+            ids.append(pk)
+        return ids
+
+
+class AssignmentFieldsMixin:
+    """Limits the voice agent, text agent and trunk choices to the user's account."""
+
+    def limit_choices_to_account(self, account: Account) -> None:
+        for name, model in (("voice_agent", VoiceAgent), ("text_agent", TextAgent), ("trunk", SipTrunk)):
+            self.fields[name].queryset = model.objects.for_account(account).order_by("name")
+
+
+class NumberCreateForm(AssignmentFieldsMixin, forms.Form):
+    number = forms.CharField(
+        max_length=32,
+        strip=True,
+        widget=forms.TextInput(attrs={"placeholder": "+15551234567", "autocomplete": "off"}),
+        help_text="E.164: a plus, the country code, then the subscriber digits.",
+    )
+    provider = forms.ChoiceField(choices=PhoneNumber.Provider.choices, initial=PhoneNumber.Provider.MANUAL)
+    voice_agent = AccountChoiceField(VoiceAgent)
+    text_agent = AccountChoiceField(TextAgent)
+    trunk = AccountChoiceField(SipTrunk, label="SIP trunk")
+
+    def __init__(self, *args, account: Account, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.limit_choices_to_account(account)
+
+
+class NumberUpdateForm(AssignmentFieldsMixin, forms.Form):
+    status = forms.ChoiceField(choices=PhoneNumber.Status.choices)
+    provider = forms.ChoiceField(choices=PhoneNumber.Provider.choices)
+    voice_agent = AccountChoiceField(VoiceAgent)
+    text_agent = AccountChoiceField(TextAgent)
+    trunk = AccountChoiceField(SipTrunk, label="SIP trunk")
+
+    def __init__(self, *args, account: Account, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.limit_choices_to_account(account)
+
+
+class BulkActionForm(AssignmentFieldsMixin, forms.Form):
+    ACTIONS = [
+        ("activate", "Activate"),
+        ("deactivate", "Deactivate"),
+        ("assign_voice_agent", "Set voice agent"),
+        ("assign_text_agent", "Set text agent"),
+        ("assign_trunk", "Set SIP trunk"),
+        ("delete", "Delete"),
+    ]
+    ids = IdListField(error_messages={"required": "Select one or more numbers first."})
+    action = forms.ChoiceField(choices=ACTIONS)
+    voice_agent = AccountChoiceField(VoiceAgent)
+    text_agent = AccountChoiceField(TextAgent)
+    trunk = AccountChoiceField(SipTrunk, label="SIP trunk")
+
+    def __init__(self, *args, account: Account, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.limit_choices_to_account(account)
+
+
+class TrunkForm(forms.ModelForm):
+    password = forms.CharField(
+        required=False,
+        strip=False,
+        widget=forms.PasswordInput(render_value=False, attrs={"autocomplete": "new-password"}),
+        help_text="Required for digest authentication. Never shown again; leave empty to keep the current one.",
+    )
+
+    class Meta:
+        model = SipTrunk
+        fields = ["name", "direction", "auth_type", "host", "port", "username", "password", "outbound_server"]
+        help_texts = {
+            "host": "IP address or hostname. Required for inbound trunks with IP authentication.",
+            "outbound_server": "host[:port]. Required for outbound trunks.",
+        }
+
+    def _post_clean(self):
+        # Validation happens in the service (trunk_create / trunk_update), not on save.
+        pass
+
+    def changes(self) -> dict:
+        """The fields to hand to the service; an empty password keeps the current one."""
+        data = dict(self.cleaned_data)
+        if self.instance.pk and not data.get("password"):
+            data.pop("password", None)
+        return data

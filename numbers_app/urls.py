@@ -1,0 +1,25 @@
+from django.urls import include, path
+
+from . import views
+
+number_patterns = [
+    path("", views.number_list, name="list"),
+    path("add/", views.number_create, name="add"),
+    path("bulk/", views.number_bulk, name="bulk"),
+    path("<int:pk>/", views.number_detail, name="detail"),
+    path("<int:pk>/delete/", views.number_delete, name="delete"),
+    path("<int:pk>/activate/", views.number_activate, name="activate"),
+    path("<int:pk>/deactivate/", views.number_deactivate, name="deactivate"),
+]
+
+trunk_patterns = [
+    path("", views.trunk_list, name="list"),
+    path("add/", views.trunk_form, name="add"),
+    path("<int:pk>/", views.trunk_form, name="edit"),
+    path("<int:pk>/delete/", views.trunk_delete, name="delete"),
+]
+
+urlpatterns = [
+    path("numbers/", include((number_patterns, "numbers"))),
+    path("trunks/", include((trunk_patterns, "trunks"))),
+]

@@ -1,0 +1,249 @@
+"""Dashboard pages for numbers and SIP trunks. Every write goes through numbers_app.services."""
+
+from django.contrib import messages
+from django.core.exceptions import ValidationError
+from django.core.paginator import Paginator
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.views.decorators.http import require_POST
+
+from agents_app.models import TextAgent, VoiceAgent
+from kalem_site.api.pagination import DEFAULT_PER_PAGE, MAX_PER_PAGE
+from kalem_site.web import (
+    account_required,
+    apply_service_errors,
+    flash_count,
+    get_for_account_or_404,
+    safe_next_url,
+)
+
+from . import services
+from .api.filters import UNASSIGNED, NumberFilter, TrunkFilter
+from .forms import PER_PAGE_CHOICES, BulkActionForm, NumberCreateForm, NumberUpdateForm, TrunkForm
+from .models import PhoneNumber, SipTrunk
+from .selectors import FACET_COLUMNS, number_facet_counts
+
+
+def _per_page(request) -> int:
+    value = request.GET.get("per_page", "")
+    if value.isascii() and value.isdigit() and 0 < len(value) < 4 and int(value) > 0:
+        return min(int(value), MAX_PER_PAGE)
+    return DEFAULT_PER_PAGE
+
+
+def _query_with(params, param: str, value: str | None) -> str:
+    """The list's query string with one filter set (or removed), back on page 1."""
+    params = params.copy()
+    params.pop("page", None)
+    params.pop(param, None)
+    if value is not None:
+        params[param] = value
+    return params.urlencode()
+
+
+def _facet(params, param: str, counts: dict, options, unassigned: bool = False) -> dict:
+    """One filter of the sidebar: its choices with their counts and links, the selected one
+    marked."""
+    selected = params.get(param, "")
+    choices = []
+    if unassigned:
+        choices.append({"value": UNASSIGNED, "label": "Unassigned", "count": counts.get(None, 0)})
+    for value, label in options:
+        choices.append({"value": str(value), "label": label, "count": counts.get(value, 0)})
+    for choice in choices:
+        choice["selected"] = choice["value"] == selected
+        choice["query"] = _query_with(params, param, choice["value"])
+    return {"param": param, "choices": choices, "selected": selected, "clear_query": _query_with(params, param, None)}
+
+
+@account_required
+def number_list(request):
+    account = request.user.account
+    filterset = NumberFilter(
+        request.GET, queryset=PhoneNumber.objects.for_account(account).with_assignments().order_by("id")
+    )
+    per_page = _per_page(request)
+    page = Paginator(filterset.qs, per_page).get_page(request.GET.get("page"))
+
+    counts = number_facet_counts(account=account, params=request.GET)
+    voice_agents = list(VoiceAgent.objects.for_account(account).order_by("name"))
+    text_agents = list(TextAgent.objects.for_account(account).order_by("name"))
+    trunks = list(SipTrunk.objects.for_account(account).order_by("name"))
+    params = request.GET
+    facets = [
+        ("Status", _facet(params, "status", counts["status"], PhoneNumber.Status.choices)),
+        (
+            "Voice agent",
+            _facet(
+                params,
+                "voice_agent_id",
+                counts["voice_agent_id"],
+                [(a.id, a.name) for a in voice_agents],
+                unassigned=True,
+            ),
+        ),
+        (
+            "Text agent",
+            _facet(
+                params, "text_agent_id", counts["text_agent_id"], [(a.id, a.name) for a in text_agents], unassigned=True
+            ),
+        ),
+        (
+            "SIP trunk",
+            _facet(params, "trunk_id", counts["trunk_id"], [(t.id, t.name) for t in trunks], unassigned=True),
+        ),
+        ("Provider", _facet(params, "provider", counts["provider"], PhoneNumber.Provider.choices)),
+    ]
+    bulk_form = BulkActionForm(account=account)
+    return render(
+        request,
+        "numbers_app/number_list.html",
+        {
+            "page": page,
+            "filterset": filterset,
+            "facets": facets,
+            "per_page": per_page,
+            "per_page_choices": PER_PAGE_CHOICES,
+            "bulk_form": bulk_form,
+            "is_filtered": any(params.get(param) for param in (*FACET_COLUMNS, "search")),
+        },
+    )
+
+
+@account_required
+def number_create(request):
+    account = request.user.account
+    form = NumberCreateForm(request.POST or None, account=account)
+    if request.method == "POST" and form.is_valid():
+        try:
+            number = services.number_create(account=account, **form.cleaned_data)
+        except ValidationError as error:
+            apply_service_errors(form, error)
+        else:
+            messages.success(request, f"Number {number.number} added.")
+            return redirect("numbers:list")
+    return render(request, "numbers_app/number_create.html", {"form": form})
+
+
+@account_required
+def number_detail(request, pk: int):
+    account = request.user.account
+    number = get_for_account_or_404(PhoneNumber.objects.with_assignments(), request, pk)
+    initial = {field: getattr(number, field) for field in services.NUMBER_UPDATABLE_FIELDS}
+    form = NumberUpdateForm(request.POST or None, initial=initial, account=account)
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.number_update(number=number, **form.cleaned_data)
+        except ValidationError as error:
+            apply_service_errors(form, error)
+        else:
+            messages.success(request, f"Number {number.number} saved.")
+            return redirect("numbers:detail", pk=number.pk)
+    return render(request, "numbers_app/number_detail.html", {"number": number, "form": form})
+
+
+@account_required
+def number_delete(request, pk: int):
+    number = get_for_account_or_404(PhoneNumber, request, pk)
+    if request.method == "POST":
+        services.number_delete(number=number)
+        messages.success(request, f"Number {number.number} deleted.")
+        return redirect(safe_next_url(request, reverse("numbers:list")))
+    return render(request, "numbers_app/number_confirm_delete.html", {"number": number})
+
+
+def _set_status(request, pk: int, *, active: bool):
+    number = get_for_account_or_404(PhoneNumber, request, pk)
+    services.number_set_status(number=number, active=active)
+    messages.success(request, f"Number {number.number} {'activated' if active else 'deactivated'}.")
+    return redirect(safe_next_url(request, reverse("numbers:list")))
+
+
+@require_POST
+@account_required
+def number_activate(request, pk: int):
+    return _set_status(request, pk, active=True)
+
+
+@require_POST
+@account_required
+def number_deactivate(request, pk: int):
+    return _set_status(request, pk, active=False)
+
+
+@require_POST
+@account_required
+def number_bulk(request):
+    """Bulk actions on the rows selected in the list. Deleting asks for confirmation first."""
+    account = request.user.account
+    back = safe_next_url(request, reverse("numbers:list"))
+    form = BulkActionForm(request.POST, account=account)
+    if not form.is_valid():
+        for errors in form.errors.values():
+            for error in errors:
+                messages.error(request, error)
+        return redirect(back)
+    ids, action = form.cleaned_data["ids"], form.cleaned_data["action"]
+    try:
+        if action in ("activate", "deactivate"):
+            status = PhoneNumber.Status.ACTIVE if action == "activate" else PhoneNumber.Status.INACTIVE
+            flash_count(request, services.number_bulk_update(account=account, ids=ids, status=status), f"{action}d")
+        elif action.startswith("assign_"):
+            field = action.removeprefix("assign_")
+            target = form.cleaned_data[field]
+            changed = services.number_bulk_update(account=account, ids=ids, **{field: target})
+            label = {"voice_agent": "voice agent", "text_agent": "text agent", "trunk": "SIP trunk"}[field]
+            flash_count(
+                request, changed, f"assigned to {label} {target.name}" if target else f"unassigned from their {label}"
+            )
+        elif request.POST.get("confirm") == "yes":
+            flash_count(request, services.number_bulk_delete(account=account, ids=ids), "deleted")
+        else:
+            numbers = PhoneNumber.objects.for_account(account).filter(pk__in=ids).order_by("id")
+            return render(request, "numbers_app/number_bulk_confirm_delete.html", {"numbers": numbers, "next": back})
+    except ValidationError as error:
+        for message in error.messages:
+            messages.error(request, message)
+    return redirect(back)
+
+
+# SIP trunks
+
+
+@account_required
+def trunk_list(request):
+    filterset = TrunkFilter(
+        request.GET,
+        queryset=SipTrunk.objects.for_account(request.user.account_id).with_numbers_count().order_by("name", "id"),
+    )
+    page = Paginator(filterset.qs, _per_page(request)).get_page(request.GET.get("page"))
+    return render(request, "numbers_app/trunk_list.html", {"page": page, "filterset": filterset})
+
+
+@account_required
+def trunk_form(request, pk: int | None = None):
+    account = request.user.account
+    trunk = get_for_account_or_404(SipTrunk, request, pk) if pk else SipTrunk(account=account)
+    form = TrunkForm(request.POST or None, instance=trunk)
+    if request.method == "POST" and form.is_valid():
+        try:
+            if pk:
+                services.trunk_update(trunk=trunk, **form.changes())
+            else:
+                trunk = services.trunk_create(account=account, **form.changes())
+        except ValidationError as error:
+            apply_service_errors(form, error)
+        else:
+            messages.success(request, f"SIP trunk {trunk.name} saved.")
+            return redirect("trunks:list")
+    return render(request, "numbers_app/trunk_form.html", {"form": form, "trunk": trunk})
+
+
+@account_required
+def trunk_delete(request, pk: int):
+    trunk = get_for_account_or_404(SipTrunk.objects.with_numbers_count(), request, pk)
+    if request.method == "POST":
+        unassigned = services.trunk_delete(trunk=trunk)
+        messages.success(request, f"SIP trunk {trunk.name} deleted; {unassigned} numbers unassigned.")
+        return redirect("trunks:list")
+    return render(request, "numbers_app/trunk_confirm_delete.html", {"trunk": trunk})
