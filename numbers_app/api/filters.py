@@ -49,7 +49,10 @@ class DigitsSearchFilter(django_filters.CharFilter):
     """Numbers containing these digits; `+`, spaces, dashes, dots and parentheses are ignored."""
 
     field_class = DigitsSearchField
-    lookup_expr = "contains"
+
+    def __init__(self, *args, lookup_expr: str = "contains", **kwargs):
+        # django-filter's Filter.__init__ replaces a class-level lookup_expr with "exact".
+        super().__init__(*args, lookup_expr=lookup_expr, **kwargs)
 
 
 class NumberFilter(django_filters.FilterSet):
