@@ -59,9 +59,10 @@ def token_expiry_in_days(days: int | None) -> datetime | None:
 @transaction.atomic
 def token_revoke(*, token: ApiToken) -> ApiToken:
     """Revoke a token; revoking a revoked token keeps its first revocation time."""
-    if token.revoked_at is None:
-        token.revoked_at = timezone.now()
-        token.save(update_fields=["revoked_at"])
+    # Conditional on the row, not on this copy: a copy loaded before someone else revoked
+    # the token must not overwrite their time.
+    ApiToken.objects.filter(pk=token.pk, revoked_at__isnull=True).update(revoked_at=timezone.now())
+    token.revoked_at = ApiToken.objects.values_list("revoked_at", flat=True).get(pk=token.pk)
     return token
 
 

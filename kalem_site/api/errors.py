@@ -1,6 +1,13 @@
 """The API's error envelope: `{"error": {"code", "message", "fields"?}}`, built in one place."""
 
+import logging
+import uuid
+
 from django.http import JsonResponse
+
+logger = logging.getLogger("kalem_site.api")
+
+REQUEST_ID_HEADER = "X-Request-ID"
 
 # Status → (code, default message). The codes are part of the API contract.
 ERRORS = {
@@ -30,3 +37,18 @@ def error_response(status: int, message: str | None = None, fields: dict | None 
     """For plain Django views (unknown routes, 404/500 handlers); DRF views go through
     `exceptions.api_exception_handler`, which builds the same body."""
     return JsonResponse(error_body(status, message, fields), status=status)
+
+
+def server_error_parts(request, *, exc_info: bool) -> tuple[dict, dict]:
+    """Log an unexpected error under a fresh request id, and return the 500 body and headers
+    that hand the same id to the client, so a report can be matched to the log."""
+    request_id = uuid.uuid4().hex
+    log = logger.exception if exc_info else logger.error
+    log(
+        "Unhandled error in %s %s (request id %s)",
+        getattr(request, "method", "?"),
+        getattr(request, "path", "?"),
+        request_id,
+    )
+    message = f"Something went wrong on our side. Quote request id {request_id} when reporting it."
+    return error_body(500, message), {REQUEST_ID_HEADER: request_id}

@@ -1,7 +1,5 @@
 """One exception handler that turns every error of an API view into the error envelope."""
 
-import logging
-
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.core.exceptions import RequestDataTooBig
 from django.core.exceptions import ValidationError as DjangoValidationError
@@ -9,9 +7,7 @@ from django.http import Http404
 from rest_framework import exceptions, status
 from rest_framework.response import Response
 
-from .errors import error_body
-
-logger = logging.getLogger("kalem_site.api")
+from .errors import error_body, server_error_parts
 
 # Messages for DRF's exceptions whose own text does not read well to an API user.
 _STATUS_MESSAGES = {
@@ -59,9 +55,8 @@ def api_exception_handler(exc: Exception, context: dict) -> Response:
         exc = PayloadTooLarge()
 
     if not isinstance(exc, exceptions.APIException):
-        request = context.get("request")
-        logger.exception("Unhandled error in %s %s", getattr(request, "method", "?"), getattr(request, "path", "?"))
-        return Response(error_body(500), status=500)
+        body, headers = server_error_parts(context.get("request"), exc_info=True)
+        return Response(body, status=500, headers=headers)
 
     if isinstance(exc, (exceptions.NotAuthenticated, exceptions.AuthenticationFailed)):
         exc.status_code = status.HTTP_401_UNAUTHORIZED

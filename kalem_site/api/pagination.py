@@ -18,9 +18,11 @@ _MAX_DIGITS = 18
 def positive_int(value: str | None, *, name: str, default: int) -> int:
     if value is None or value == "":
         return default
-    if not (value.isascii() and value.isdigit()) or int(value[:_MAX_DIGITS] or 0) == 0:
+    # Leading zeros first, so that "000…0002" is 2 however many zeros it has.
+    digits = value.lstrip("0") if value.isascii() and value.isdigit() else ""
+    if not digits:
         raise ValidationError({name: [f"The {name} must be a positive integer."]})
-    return int(value) if len(value) <= _MAX_DIGITS else 10**_MAX_DIGITS
+    return int(digits) if len(digits) <= _MAX_DIGITS else 10**_MAX_DIGITS
 
 
 class PageNumberPagination(pagination.BasePagination):

@@ -1,13 +1,13 @@
 """Shared plumbing of the API views."""
 
-from django.http import Http404
+from django.http import Http404, JsonResponse
 from django.views.decorators.csrf import csrf_exempt
 from rest_framework import viewsets
 from rest_framework.exceptions import NotFound
 
 from kalem_site.accounts.models import Account
 
-from .errors import error_response
+from .errors import error_response, server_error_parts
 from .fields import id_in_range
 
 
@@ -61,7 +61,9 @@ def not_found_handler(request, exception=None):
 
 def server_error_handler(request):
     if request.path.startswith("/api/"):
-        return error_response(500)
+        # Django logs the traceback itself (django.request); this line ties it to the id.
+        body, headers = server_error_parts(request, exc_info=False)
+        return JsonResponse(body, status=500, headers=headers)
     from django.views.defaults import server_error
 
     return server_error(request)

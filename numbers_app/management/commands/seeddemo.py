@@ -5,7 +5,7 @@ from agents_app.models import TextAgent, VoiceAgent
 from agents_app.services import agent_create
 from kalem_site.accounts.models import ApiToken
 from kalem_site.accounts.services import account_get_or_create, operator_create_or_update, token_create
-from numbers_app.models import PhoneNumber
+from numbers_app.models import PhoneNumber, SipTrunk
 from numbers_app.services import number_create, number_set_status, trunk_create
 
 DEMO_ACCOUNT = "Demo"
@@ -37,15 +37,22 @@ class Command(BaseCommand):
         self.stdout.write(issued.plaintext)
 
     def _seed(self, account) -> None:
-        sales = agent_create(model=VoiceAgent, account=account, name="Sales Agent", description="Answers sales lines.")
-        support = agent_create(model=VoiceAgent, account=account, name="Support Agent")
-        sms = agent_create(model=TextAgent, account=account, name="SMS Concierge")
-        primary = trunk_create(
-            account=account, name="Primary Trunk", direction="inbound", auth_type="ip", host="10.0.0.1"
-        )
-        carrier = trunk_create(
-            account=account,
-            name="Carrier Outbound",
+        # Agents and trunks left from an earlier run (its numbers since deleted) are reused:
+        # creating them again would break their unique names.
+        def reuse_or_create_agent(model, name: str, **fields):
+            existing = model.objects.for_account(account).filter(name=name).first()
+            return existing or agent_create(model=model, account=account, name=name, **fields)
+
+        def reuse_or_create_trunk(name: str, **fields):
+            existing = SipTrunk.objects.for_account(account).filter(name=name).first()
+            return existing or trunk_create(account=account, name=name, **fields)
+
+        sales = reuse_or_create_agent(VoiceAgent, "Sales Agent", description="Answers sales lines.")
+        support = reuse_or_create_agent(VoiceAgent, "Support Agent")
+        sms = reuse_or_create_agent(TextAgent, "SMS Concierge")
+        primary = reuse_or_create_trunk("Primary Trunk", direction="inbound", auth_type="ip", host="10.0.0.1")
+        carrier = reuse_or_create_trunk(
+            "Carrier Outbound",
             direction="outbound",
             auth_type="digest",
             username="kalem_trunk",

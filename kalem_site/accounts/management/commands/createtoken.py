@@ -1,6 +1,10 @@
 from django.core.management.base import BaseCommand, CommandError
 
+from kalem_site.accounts.models import Account, ApiToken
 from kalem_site.accounts.services import account_get_or_create, token_create, token_expiry_in_days
+
+# A hundred years: far enough for "never" in practice, near enough not to overflow a date.
+MAX_EXPIRES_IN_DAYS = 36500
 
 
 class Command(BaseCommand):
@@ -15,8 +19,12 @@ class Command(BaseCommand):
     def handle(self, *args, account: str, name: str, read_only: bool, expires_in_days: int | None, **options):
         if not account.strip() or not name.strip():
             raise CommandError("--account and --name must not be empty.")
-        if expires_in_days is not None and expires_in_days < 1:
-            raise CommandError("--expires-in-days must be at least 1.")
+        # Checked here, as PostgreSQL would refuse longer values with a traceback.
+        for option, value, model in (("--account", account, Account), ("--name", name, ApiToken)):
+            if len(value.strip()) > model._meta.get_field("name").max_length:
+                raise CommandError(f"{option} must be at most {model._meta.get_field('name').max_length} characters.")
+        if expires_in_days is not None and not 1 <= expires_in_days <= MAX_EXPIRES_IN_DAYS:
+            raise CommandError(f"--expires-in-days must be between 1 and {MAX_EXPIRES_IN_DAYS}.")
         issued = token_create(
             account=account_get_or_create(name=account),
             name=name.strip(),
