@@ -97,3 +97,55 @@ class ApiToken(models.Model):
     @property
     def is_usable(self) -> bool:
         return not self.is_revoked and not self.is_expired
+
+
+class IdempotencyRecord(models.Model):
+    """The first response to a POST sent with an `Idempotency-Key` header, kept for 24 hours
+    so that a retry with the same key gets the same answer instead of doing the work twice."""
+
+    account = models.ForeignKey(Account, on_delete=models.CASCADE, related_name="+")
+    key = models.CharField(max_length=255)
+    # SHA-256 of the method, path and body: the same key with another request is an error.
+    fingerprint = models.CharField(max_length=64)
+    # Null while the first request is still running.
+    status_code = models.PositiveSmallIntegerField(null=True, blank=True)
+    response_body = models.BinaryField(blank=True, default=b"")
+    location = models.CharField(max_length=2000, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["-created_at"]
+        constraints = [
+            # One record per key and account: the row insert is what makes two concurrent
+            # retries see each other.
+            models.UniqueConstraint(fields=["account", "key"], name="idempotency_key_unique_per_account"),
+        ]
+        indexes = [
+            # Purging expired records: WHERE created_at < ?
+            models.Index(fields=["created_at"], name="idempotency_created_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.account_id}:{self.key}"
+
+
+class RateLimitCounter(models.Model):
+    """Requests of one client (a token digest, or an address) in the current rate-limit
+    window, when the counters are kept in the database rather than in Redis.
+
+    One row per client, moved to the new window by the same upsert that counts the request,
+    so counting is one atomic statement whatever the number of workers and hosts."""
+
+    identity = models.CharField(max_length=80, primary_key=True)
+    window_start = models.BigIntegerField()
+    count = models.PositiveIntegerField()
+
+    class Meta:
+        ordering = ["identity"]
+        indexes = [
+            # Purging clients not seen for a day: WHERE window_start < ?
+            models.Index(fields=["window_start"], name="ratelimit_window_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.identity}: {self.count} since {self.window_start}"

@@ -24,17 +24,32 @@ class TokenUser:
         return f"token {self.token.name}"
 
 
+class MalformedHeader(ValueError):
+    pass
+
+
+def token_from_header(header: str) -> ApiToken | None:
+    """The usable token that an `Authorization: Bearer <token>` header names, or None.
+
+    Raises MalformedHeader when the header is not of that form."""
+    scheme, _, plaintext = header.strip().partition(" ")
+    plaintext = plaintext.strip()
+    if scheme.lower() != "bearer" or not plaintext or " " in plaintext:
+        raise MalformedHeader
+    token = ApiToken.objects.select_related("account").filter(digest=hash_token(plaintext)).first()
+    return token if token is not None and token.is_usable else None
+
+
 class BearerTokenAuthentication(authentication.BaseAuthentication):
     def authenticate(self, request):
         header = request.META.get("HTTP_AUTHORIZATION", "")
         if not header:
             return None  # the permission check then answers 401
-        scheme, _, plaintext = header.strip().partition(" ")
-        plaintext = plaintext.strip()
-        if scheme.lower() != "bearer" or not plaintext or " " in plaintext:
-            raise exceptions.AuthenticationFailed("Send the token as: Authorization: Bearer <token>.")
-        token = ApiToken.objects.select_related("account").filter(digest=hash_token(plaintext)).first()
-        if token is None or not token.is_usable:
+        try:
+            token = token_from_header(header)
+        except MalformedHeader:
+            raise exceptions.AuthenticationFailed("Send the token as: Authorization: Bearer <token>.") from None
+        if token is None:
             raise exceptions.AuthenticationFailed("The token is invalid, expired or revoked.")
         token_touch(token=token, resolution_seconds=settings.TOKEN_LAST_USED_RESOLUTION_SECONDS)
         return TokenUser(token), token

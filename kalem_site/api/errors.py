@@ -5,9 +5,9 @@ import uuid
 
 from django.http import JsonResponse
 
-logger = logging.getLogger("kalem_site.api")
+from kalem_site.middleware import REQUEST_ID_HEADER
 
-REQUEST_ID_HEADER = "X-Request-ID"
+logger = logging.getLogger("kalem_site.api")
 
 # Status → (code, default message). The codes are part of the API contract.
 ERRORS = {
@@ -40,9 +40,10 @@ def error_response(status: int, message: str | None = None, fields: dict | None 
 
 
 def server_error_parts(request, *, exc_info: bool) -> tuple[dict, dict]:
-    """Log an unexpected error under a fresh request id, and return the 500 body and headers
-    that hand the same id to the client, so a report can be matched to the log."""
-    request_id = uuid.uuid4().hex
+    """Log an unexpected error under the request's id (see kalem_site.middleware), and return
+    the 500 body and headers that hand the same id to the client, so a report can be matched
+    to the log."""
+    request_id = getattr(request, "request_id", None) or uuid.uuid4().hex
     log = logger.exception if exc_info else logger.error
     log(
         "Unhandled error in %s %s (request id %s)",

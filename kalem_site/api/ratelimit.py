@@ -1,0 +1,103 @@
+"""Rate limits of the API: per token, counted where every gunicorn worker and every app host
+sees the same number: in Redis when REDIS_URL is set, otherwise in a database table.
+
+Fixed windows aligned to the clock: with `1000/hour`, each token may make 1000 requests
+between 10:00:00 and 10:59:59, and so on. The counter is one atomic increment per request.
+Requests without a token are counted per client address, so guessing tokens is limited too.
+"""
+
+import hashlib
+import logging
+import random
+import time
+
+from django.conf import settings
+from django.core.cache import caches
+from django.db import connections, router
+from django.http import JsonResponse
+
+from kalem_site.accounts.models import RateLimitCounter
+from kalem_site.rates import parse_rate
+
+from .errors import error_body
+
+logger = logging.getLogger("kalem_site.api")
+
+
+def client_identity(request) -> str:
+    """The bearer token (as a digest: the cache never sees a plaintext token), or the
+    client's address when there is none."""
+    header = request.META.get("HTTP_AUTHORIZATION", "")
+    if header:
+        return "t:" + hashlib.sha256(header.strip().encode("utf-8", "surrogatepass")).hexdigest()
+    return "a:" + request.META.get("REMOTE_ADDR", "")
+
+
+class RateLimitMiddleware:
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        rate = parse_rate(settings.API_RATE_LIMIT)
+        if rate is None or not request.path.startswith("/api/"):
+            return self.get_response(request)
+        now = time.time()
+        window_start = int(now // rate.period * rate.period)
+        reset_at = window_start + rate.period
+        count = self._count(client_identity(request), window_start, rate.period)
+        if count is not None and count > rate.limit:
+            retry_after = max(1, int(reset_at - now + 0.999))
+            response = JsonResponse(error_body(429, f"Rate limit of {rate.limit} requests exceeded."), status=429)
+            response["Retry-After"] = str(retry_after)
+        else:
+            response = self.get_response(request)
+        response["X-RateLimit-Limit"] = str(rate.limit)
+        response["X-RateLimit-Remaining"] = str(max(0, rate.limit - (count or 0)))
+        response["X-RateLimit-Reset"] = str(reset_at)
+        return response
+
+    @staticmethod
+    def _count(identity: str, window_start: int, period: int) -> int | None:
+        """This request's number in the window, or None if the counter store is down (then
+        the request is served: an outage of the cache must not take the API down with it)."""
+        try:
+            if settings.REDIS_URL:
+                return _count_in_cache(f"ratelimit:{identity}:{window_start}", period)
+            return _count_in_database(identity, window_start)
+        except Exception:
+            logger.warning("Rate limit counter unavailable; request not counted.", exc_info=True)
+            return None
+
+
+def _count_in_cache(key: str, period: int) -> int:
+    """Redis: INCR is atomic, and the key expires with its window."""
+    cache = caches["default"]
+    cache.add(key, 0, timeout=period + 1)
+    try:
+        return cache.incr(key)
+    except ValueError:  # expired between add and incr
+        cache.add(key, 1, timeout=period + 1)
+        return 1
+
+
+def _count_in_database(identity: str, window_start: int) -> int:
+    """One atomic upsert (SQLite and PostgreSQL both have ON CONFLICT … RETURNING). Django's
+    DatabaseCache cannot do this: its incr is a read then a write, which loses counts when
+    workers race."""
+    connection = connections[router.db_for_write(RateLimitCounter)]
+    table = connection.ops.quote_name(RateLimitCounter._meta.db_table)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"""INSERT INTO {table} (identity, window_start, count) VALUES (%s, %s, 1)
+                ON CONFLICT (identity) DO UPDATE SET
+                    count = CASE WHEN {table}.window_start = excluded.window_start
+                                 THEN {table}.count + 1 ELSE 1 END,
+                    window_start = excluded.window_start
+                RETURNING count""",
+            [identity, window_start],
+        )
+        count = cursor.fetchone()[0]
+    if count == 1 and random.random() < 0.01:
+        # Now and then, when a window starts, forget clients not seen for a day.
+        RateLimitCounter.objects.filter(window_start__lt=window_start - 86400).delete()
+    return count

@@ -1,0 +1,112 @@
+"""Rate limits in one process; tests/api/test_rate_limit_workers.py checks them across
+gunicorn workers and instances."""
+
+import time
+
+import pytest
+
+from agents_app.models import VoiceAgent
+from conftest import client_for
+from kalem_site.accounts.models import RateLimitCounter
+from kalem_site.accounts.services import token_create
+from kalem_site.rates import Rate, parse_rate
+
+
+@pytest.fixture
+def limited(settings):
+    settings.API_RATE_LIMIT = "3/minute"
+
+
+@pytest.mark.parametrize(
+    "value, expected",
+    [
+        ("1000/hour", Rate(1000, 3600)),
+        ("60/minute", Rate(60, 60)),
+        ("5/second", Rate(5, 1)),
+        ("10/5minutes", Rate(10, 300)),
+        ("2/day", Rate(2, 86400)),
+        ("off", None),
+    ],
+)
+def test_it_parses_rates(value, expected):
+    assert parse_rate(value) == expected
+
+
+@pytest.mark.parametrize("value", ["1000", "0/hour", "x/hour", "10/fortnight", "-1/hour"])
+def test_it_refuses_a_malformed_rate(value):
+    with pytest.raises(ValueError):
+        parse_rate(value)
+
+
+def test_every_api_response_carries_the_limit_headers(api, limited):
+    response = api.get("/api/v1/numbers")
+    assert response.status_code == 200
+    assert response["X-RateLimit-Limit"] == "3"
+    assert response["X-RateLimit-Remaining"] == "2"
+    reset = int(response["X-RateLimit-Reset"])
+    assert time.time() < reset <= time.time() + 60
+
+
+def test_over_the_limit_is_a_429_in_the_envelope_with_retry_after(api, limited):
+    statuses = [api.get("/api/v1/numbers").status_code for _ in range(3)]
+    response = api.get("/api/v1/numbers")
+    assert statuses == [200, 200, 200]
+    assert response.status_code == 429
+    assert response.json() == {"error": {"code": "rate_limited", "message": "Rate limit of 3 requests exceeded."}}
+    assert 1 <= int(response["Retry-After"]) <= 60
+    assert response["X-RateLimit-Remaining"] == "0"
+
+
+def test_a_limited_write_changes_nothing(api, limited, account):
+    for _ in range(3):
+        api.get("/api/v1/numbers")
+    response = api.post("/api/v1/voice-agents", {"name": "Late"}, format="json")
+    assert response.status_code == 429
+    assert not VoiceAgent.objects.filter(account=account, name="Late").exists()
+    assert RateLimitCounter.objects.get().count == 4
+
+
+def test_each_token_has_its_own_budget(api, limited, account):
+    for _ in range(4):
+        api.get("/api/v1/numbers")
+    other = client_for(token_create(account=account, name="Second").plaintext)
+    assert other.get("/api/v1/numbers").status_code == 200
+
+
+def test_requests_without_a_token_are_limited_per_address(db, anonymous_api, limited):
+    statuses = [anonymous_api.get("/api/v1/numbers").status_code for _ in range(4)]
+    assert statuses == [401, 401, 401, 429]
+
+
+def test_the_dashboard_is_not_rate_limited(client, limited):
+    statuses = {client.get("/login/").status_code for _ in range(5)}
+    assert statuses == {200}
+    assert "X-RateLimit-Limit" not in client.get("/login/")
+
+
+def test_off_disables_it(api, settings):
+    settings.API_RATE_LIMIT = "off"
+    response = api.get("/api/v1/numbers")
+    assert "X-RateLimit-Limit" not in response
+
+
+def test_a_new_window_starts_a_new_count(api, limited, monkeypatch):
+    for _ in range(4):
+        api.get("/api/v1/numbers")
+    later = time.time() + 60
+    monkeypatch.setattr(time, "time", lambda: later)
+    response = api.get("/api/v1/numbers")
+    assert response.status_code == 200
+    assert response["X-RateLimit-Remaining"] == "2"
+
+
+def test_an_unavailable_counter_lets_requests_through(api, limited, monkeypatch):
+    from kalem_site.api import ratelimit
+
+    def down(*args, **kwargs):
+        raise ConnectionError("counter store down")
+
+    monkeypatch.setattr(ratelimit, "_count_in_database", down)
+    response = api.get("/api/v1/numbers")
+    assert response.status_code == 200
+    assert response["X-RateLimit-Remaining"] == "3"
