@@ -11,6 +11,7 @@ import hashlib
 import re
 from datetime import timedelta
 
+from django.core.exceptions import RequestDataTooBig
 from django.db import IntegrityError, transaction
 from django.http import HttpResponse, JsonResponse
 from django.utils import timezone
@@ -60,7 +61,10 @@ class IdempotencyMiddleware:
             token = None
         if token is None or token.read_only:
             return self.get_response(request)  # the view answers 401 or 403 and stores nothing
-        body = request.body  # within the upload limit here: the parser refuses larger bodies first
+        try:
+            body = request.body
+        except RequestDataTooBig:
+            return JsonResponse(error_body(413), status=413)
         record, conflict = self._claim(token.account, key, _fingerprint(request, body))
         if conflict is not None:
             return conflict

@@ -134,3 +134,11 @@ def test_a_server_error_is_not_stored_so_the_retry_runs(api, account, monkeypatc
     retry = post(api, "/api/v1/voice-agents", {"name": "Sales"}, "key-500")
     assert failed.status_code == 500
     assert retry.status_code == 201
+
+
+def test_an_oversized_body_with_a_key_is_a_413(api, settings):
+    settings.DATA_UPLOAD_MAX_MEMORY_SIZE = 100
+    response = post(api, "/api/v1/voice-agents", {"name": "x" * 200}, "key-big")
+    assert response.status_code == 413
+    assert response.json()["error"]["code"] == "payload_too_large"
+    assert not IdempotencyRecord.objects.exists()
