@@ -22,12 +22,18 @@ class PayloadTooLarge(exceptions.APIException):
     default_code = "payload_too_large"
 
 
+def _printable(text) -> str:
+    # Some messages quote the input ('"…" is not a valid choice.'); a lone surrogate from a
+    # JSON "\ud800" escape cannot be encoded as UTF-8 and would turn the 422 into a 500.
+    return str(text).encode("utf-8", "backslashreplace").decode("utf-8")
+
+
 def _as_messages(detail) -> list[str]:
     if isinstance(detail, dict):
         return [message for value in detail.values() for message in _as_messages(value)]
     if isinstance(detail, (list, tuple)):
         return [message for item in detail for message in _as_messages(item)]
-    return [str(detail)]
+    return [_printable(detail)]
 
 
 def validation_fields(detail) -> dict[str, list[str]]:
