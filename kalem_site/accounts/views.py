@@ -1,5 +1,7 @@
 """Account settings pages: the account's API tokens."""
 
+import secrets
+
 from django.contrib import messages
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
@@ -10,13 +12,25 @@ from .forms import TokenCreateForm
 from .models import ApiToken
 from .services import token_create, token_expiry_in_days, token_revoke
 
+# The ids of the create forms that already made their token, per session (the last few).
+_USED_SUBMISSIONS = "token_form_used_submissions"
+
 
 @account_required
 def token_list(request):
     """List the tokens; creating one shows its plaintext on this response only (it is not
-    stored anywhere, so a reload cannot show it again)."""
+    stored anywhere, so a reload cannot show it again).
+
+    Each rendering of the create form carries a one-off `submission` id. A browser that sends
+    the same form again (reloading the page that shows the token, going back to it) gets the
+    list instead of a second token."""
     form = TokenCreateForm(request.POST or None)
     issued = None
+    submission = request.POST.get("submission", "")
+    used = request.session.get(_USED_SUBMISSIONS, [])
+    if request.method == "POST" and submission and submission in used:
+        messages.info(request, "That form was already sent and its token created; it is not shown again.")
+        return redirect("tokens:list")
     if request.method == "POST" and form.is_valid():
         issued = token_create(
             account=request.user.account,
@@ -25,10 +39,16 @@ def token_list(request):
             expires_at=token_expiry_in_days(form.cleaned_data["expires_in_days"]),
             created_by=request.user,
         )
+        if submission:
+            request.session[_USED_SUBMISSIONS] = [*used, submission][-20:]
         messages.success(request, f"Token {issued.token.name} created. Copy it now: it is shown only once.")
         form = TokenCreateForm()
     tokens = ApiToken.objects.for_account(request.user.account_id).select_related("created_by")
-    return render(request, "accounts/token_list.html", {"form": form, "tokens": tokens, "issued": issued})
+    return render(
+        request,
+        "accounts/token_list.html",
+        {"form": form, "tokens": tokens, "issued": issued, "submission": secrets.token_urlsafe(16)},
+    )
 
 
 @require_POST
