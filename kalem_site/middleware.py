@@ -31,7 +31,7 @@ class RequestIdMiddleware:
 
     def __call__(self, request):
         client_id = request.META.get("HTTP_X_REQUEST_ID", "")
-        request.request_id = client_id if _VALID_REQUEST_ID.match(client_id) else uuid.uuid4().hex
+        request.request_id = client_id if _VALID_REQUEST_ID.fullmatch(client_id) else uuid.uuid4().hex
         _local.request_id = request.request_id
         try:
             response = self.get_response(request)

@@ -21,7 +21,7 @@ def parse_rate(value: str) -> Rate | None:
     """`1000/hour` → Rate(1000, 3600); `off` → None. Raises ValueError for anything else."""
     if value.strip().lower() in {"off", "none", ""}:
         return None
-    match = _RATE_RE.match(value)
+    match = _RATE_RE.fullmatch(value)
     if not match or int(match.group(1)) < 1:
         raise ValueError(f"API_RATE_LIMIT must look like 1000/hour or be off, not {value!r}.")
     multiple = int(match.group(2) or 1)

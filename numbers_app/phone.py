@@ -31,7 +31,7 @@ def _possible_or_error(value: str) -> str:
 
 def parse_e164(value: object) -> str:
     """Accept exactly an E.164 string that is a possible number for its country."""
-    if not isinstance(value, str) or not _E164_RE.match(value):
+    if not isinstance(value, str) or not _E164_RE.fullmatch(value):
         raise ValidationError(E164_MESSAGE, code="invalid")
     return _possible_or_error(value)
 
@@ -47,14 +47,18 @@ def normalize_number(value: object) -> str:
     return parse_e164("+" + compact)
 
 
+# What a search may contain: digits, and the punctuation it ignores.
+SEARCH_REGEX = r"^[0-9 +\-.()]*$"
+_SEARCH_RE = re.compile(SEARCH_REGEX)
+
+
 def search_digits(value: str) -> str:
     """The digits of a search query; `+`, spaces, dashes, dots and parentheses are ignored.
 
-    Raises ValidationError when anything else is left."""
-    digits = _PUNCTUATION_RE.sub("", value)
-    if digits and not (digits.isascii() and digits.isdigit()):
+    Raises ValidationError when the query has any other character."""
+    if not _SEARCH_RE.fullmatch(value):
         raise ValidationError(
             "Search by digits; only +, spaces, dashes, dots and parentheses may surround them.",
             code="invalid",
         )
-    return digits
+    return re.sub(r"[^0-9]", "", value)

@@ -19,7 +19,7 @@ def is_ip_address(value: str) -> bool:
 
 
 def validate_host(value: str) -> None:
-    if not (is_ip_address(value) or _HOSTNAME_RE.match(value)):
+    if not (is_ip_address(value) or _HOSTNAME_RE.fullmatch(value)):
         raise ValidationError("Enter a valid IP address or hostname.", code="invalid_host")
 
 

@@ -1,14 +1,14 @@
 from rest_framework import serializers
 
-from kalem_site.api.fields import TimestampField
+from kalem_site.api.fields import StrictCharField, TimestampField
 
 
 class AgentSerializer(serializers.Serializer):
     """The Agent object, the same for voice and text agents."""
 
     id = serializers.IntegerField(read_only=True)
-    name = serializers.CharField(max_length=100)
-    description = serializers.CharField(max_length=2000, required=False, allow_blank=True)
+    name = StrictCharField(max_length=100)
+    description = StrictCharField(max_length=2000, required=False, allow_blank=True)
     numbers_count = serializers.SerializerMethodField()
     created_at = TimestampField()
     updated_at = TimestampField()

@@ -24,7 +24,27 @@ class TimestampField(serializers.ReadOnlyField):
         return value.astimezone(UTC).replace(microsecond=0).isoformat()
 
 
-class BlankAsNullCharField(serializers.CharField):
+class StrictCharField(serializers.CharField):
+    """A JSON string, and nothing else: DRF's CharField would turn 123 or true into text."""
+
+    default_error_messages = {"invalid": "Enter a string."}
+
+    def to_internal_value(self, data):
+        if not isinstance(data, str):
+            self.fail("invalid")
+        return super().to_internal_value(data)
+
+
+class StrictIntegerField(serializers.IntegerField):
+    """A JSON integer, and nothing else: DRF's IntegerField would accept "5060" and 5060.0."""
+
+    def to_internal_value(self, data):
+        if isinstance(data, bool) or not isinstance(data, int):
+            self.fail("invalid")
+        return super().to_internal_value(data)
+
+
+class BlankAsNullCharField(StrictCharField):
     """Optional text stored as "" and shown as null; null is accepted as "" on input."""
 
     def __init__(self, **kwargs):
@@ -49,7 +69,7 @@ class AccountObjectIdField(serializers.Field):
     exist, so ids of other accounts cannot be probed."""
 
     default_error_messages = {
-        "invalid": "Enter an integer id or null.",
+        "invalid": "Enter an integer id, or null.",
         "does_not_exist": "{label} {value} does not exist.",
     }
 
@@ -60,11 +80,9 @@ class AccountObjectIdField(serializers.Field):
         super().__init__(**kwargs)
 
     def to_internal_value(self, data):
-        if isinstance(data, bool) or not isinstance(data, (int, str)):
+        if isinstance(data, bool) or not isinstance(data, int):
             self.fail("invalid")
-        if isinstance(data, str) and not (data.isascii() and data.isdigit()):
-            self.fail("invalid")
-        pk = id_in_range(str(data)) if isinstance(data, str) or data > 0 else None
+        pk = id_in_range(str(data)) if data > 0 else None
         related = None
         if pk is not None:
             related = self.model.objects.for_account(self.context["account"]).filter(pk=pk).first()

@@ -52,7 +52,7 @@ class IdempotencyMiddleware:
         key = request.META.get(HEADER)
         if key is None or request.method != "POST" or not request.path.startswith("/api/"):
             return self.get_response(request)
-        if not _VALID_KEY.match(key):
+        if not _VALID_KEY.fullmatch(key):
             fields = {"Idempotency-Key": ["Use 1 to 255 visible ASCII characters, e.g. a UUID."]}
             return JsonResponse(error_body(422, fields=fields), status=422)
         try:

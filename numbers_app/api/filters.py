@@ -1,5 +1,7 @@
 """Query-parameter filters of the numbers and trunks lists, shared with the dashboard."""
 
+import re
+
 import django_filters
 from django import forms
 from django.core.exceptions import ValidationError
@@ -14,15 +16,19 @@ from ..phone import search_digits
 UNASSIGNED = "none"
 
 
+# An id filter's value: a positive integer, `none`, or empty (no filter).
+ID_FILTER_REGEX = rf"^([1-9][0-9]*|{UNASSIGNED})?$"
+_ID_FILTER_RE = re.compile(ID_FILTER_REGEX)
+
+
 class IdOrUnassignedField(forms.Field):
     def to_python(self, value):
         if value in (None, ""):
             return None
-        value = value.strip()
-        if value.lower() == UNASSIGNED:
-            return UNASSIGNED
-        if not (value.isascii() and value.isdigit()) or int(value[:20]) == 0:
+        if not _ID_FILTER_RE.fullmatch(value):
             raise ValidationError(f'Enter a positive integer id, or "{UNASSIGNED}".', code="invalid")
+        if value == UNASSIGNED:
+            return UNASSIGNED
         # An id beyond 64 bits matches nothing; -1 can never be an id.
         return id_in_range(value) or -1
 
@@ -41,6 +47,10 @@ class IdFilter(django_filters.Filter):
 
 
 class DigitsSearchField(forms.CharField):
+    def __init__(self, **kwargs):
+        # Tabs and newlines are not among the characters a search may hold; keep them to refuse.
+        super().__init__(**{**kwargs, "strip": False})
+
     def to_python(self, value):
         return search_digits(super().to_python(value))
 

@@ -2,10 +2,16 @@ from django.core.exceptions import ValidationError as DjangoValidationError
 from rest_framework import serializers
 
 from agents_app.models import TextAgent, VoiceAgent
-from kalem_site.api.fields import AccountObjectIdField, BlankAsNullCharField, TimestampField
+from kalem_site.api.fields import (
+    AccountObjectIdField,
+    BlankAsNullCharField,
+    StrictCharField,
+    StrictIntegerField,
+    TimestampField,
+)
 
 from ..models import PhoneNumber, SipTrunk
-from ..phone import normalize_number, parse_e164
+from ..phone import E164_MESSAGE, normalize_number, parse_e164
 
 
 class NumberSerializer(serializers.Serializer):
@@ -15,7 +21,7 @@ class NumberSerializer(serializers.Serializer):
     `status` (update only: new numbers are active) and the three assignment ids."""
 
     id = serializers.IntegerField(read_only=True)
-    number = serializers.CharField(trim_whitespace=False)
+    number = StrictCharField(trim_whitespace=False, max_length=32, error_messages={"invalid": E164_MESSAGE})
     provider = serializers.ChoiceField(choices=PhoneNumber.Provider.choices, required=False)
     status = serializers.ChoiceField(choices=PhoneNumber.Status.choices, required=False)
     voice_agent_id = AccountObjectIdField(model=VoiceAgent, source="voice_agent")
@@ -47,7 +53,7 @@ class NumberSerializer(serializers.Serializer):
 class NumberLookupSerializer(serializers.Serializer):
     """Body of activate/deactivate: a number in the caller's account, in any common format."""
 
-    number = serializers.CharField(trim_whitespace=False)
+    number = StrictCharField(trim_whitespace=False, max_length=32, error_messages={"invalid": E164_MESSAGE})
 
     def validate_number(self, value: str) -> str:
         try:
@@ -60,14 +66,14 @@ class TrunkSerializer(serializers.Serializer):
     """The Trunk object. The password is write-only; `sip_uri` and `registered` are derived."""
 
     id = serializers.IntegerField(read_only=True)
-    name = serializers.CharField(max_length=100)
+    name = StrictCharField(max_length=100)
     direction = serializers.ChoiceField(choices=SipTrunk.Direction.choices)
     auth_type = serializers.ChoiceField(choices=SipTrunk.AuthType.choices)
     sip_uri = serializers.CharField(read_only=True)
     host = BlankAsNullCharField(max_length=253)
-    port = serializers.IntegerField(min_value=1, max_value=65535, required=False)
+    port = StrictIntegerField(min_value=1, max_value=65535, required=False)
     username = BlankAsNullCharField(max_length=100)
-    password = serializers.CharField(
+    password = StrictCharField(
         write_only=True, required=False, allow_blank=True, allow_null=True, max_length=128, trim_whitespace=False
     )
     outbound_server = BlankAsNullCharField(max_length=260)
