@@ -5,6 +5,7 @@ from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
 from django.shortcuts import redirect, render
+from django.template.defaultfilters import pluralize
 
 from kalem_site.web import account_required, apply_service_errors, get_for_account_or_404
 
@@ -58,6 +59,8 @@ def agent_delete(request, model: type[Agent], pk: int):
     agent = get_for_account_or_404(model.objects.with_numbers_count(), request, pk)
     if request.method == "POST":
         unassigned = services.agent_delete(agent=agent)
-        messages.success(request, f"{model.kind_title} {agent.name} deleted; {unassigned} numbers unassigned.")
+        messages.success(
+            request, f"{model.kind_title} {agent.name} deleted; {unassigned} number{pluralize(unassigned)} unassigned."
+        )
         return redirect(f"{_context(model)['namespace']}:list")
     return render(request, "agents_app/agent_confirm_delete.html", _context(model, agent=agent))

@@ -1,13 +1,36 @@
 from django import forms
 from django.contrib import admin, messages
+from django.core.exceptions import ValidationError
 
 from . import services
 from .forms import TrunkForm
 from .models import PhoneNumber, SipTrunk
+from .phone import parse_e164
+
+
+class PhoneNumberAdminForm(forms.ModelForm):
+    """Checks the services' rules while the form can still show them: save_model() runs
+    after validation, where a ValidationError from a service would be a 500."""
+
+    def clean(self):
+        cleaned = super().clean()
+        if cleaned.get("number"):
+            try:
+                cleaned["number"] = parse_e164(cleaned["number"])
+            except ValidationError as error:
+                self.add_error("number", error)
+        account = cleaned.get("account") if "account" in self.fields else self.instance.account
+        if account is not None:
+            try:
+                services._check_same_account(account.id, {f: cleaned.get(f) for f in services.ASSIGNMENT_FIELDS})
+            except ValidationError as error:
+                self.add_error(None, error)
+        return cleaned
 
 
 @admin.register(PhoneNumber)
 class PhoneNumberAdmin(admin.ModelAdmin):
+    form = PhoneNumberAdminForm
     list_display = ["number", "account", "status", "provider", "voice_agent", "text_agent", "trunk", "updated_at"]
     list_filter = ["account", "status", "provider", "voice_agent", "text_agent", "trunk"]
     search_fields = ["number", "account__name", "voice_agent__name", "text_agent__name", "trunk__name"]

@@ -45,10 +45,10 @@ class AssignmentFieldsMixin:
 
 
 class NumberCreateForm(AssignmentFieldsMixin, forms.Form):
+    # No max_length: an overlong value gets the service's E.164 message, as in the API.
     number = forms.CharField(
-        max_length=32,
         strip=True,
-        widget=forms.TextInput(attrs={"placeholder": "+15551234567", "autocomplete": "off"}),
+        widget=forms.TextInput(attrs={"placeholder": "+15551234567", "autocomplete": "off", "maxlength": "32"}),
         help_text="E.164: a plus, the country code, then the subscriber digits.",
     )
     provider = forms.ChoiceField(choices=PhoneNumber.Provider.choices, initial=PhoneNumber.Provider.MANUAL)

@@ -4,6 +4,7 @@ from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
 from django.shortcuts import redirect, render
+from django.template.defaultfilters import pluralize
 from django.urls import reverse
 from django.views.decorators.http import require_POST
 
@@ -244,6 +245,8 @@ def trunk_delete(request, pk: int):
     trunk = get_for_account_or_404(SipTrunk.objects.with_numbers_count(), request, pk)
     if request.method == "POST":
         unassigned = services.trunk_delete(trunk=trunk)
-        messages.success(request, f"SIP trunk {trunk.name} deleted; {unassigned} numbers unassigned.")
+        messages.success(
+            request, f"SIP trunk {trunk.name} deleted; {unassigned} number{pluralize(unassigned)} unassigned."
+        )
         return redirect("trunks:list")
     return render(request, "numbers_app/trunk_confirm_delete.html", {"trunk": trunk})

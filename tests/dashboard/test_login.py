@@ -1,0 +1,183 @@
+"""Sign in at /login/, sign out at /logout/ (POST), `/` goes to the numbers list, and every
+other page sends anonymous visitors to the sign-in page."""
+
+import pytest
+from django.contrib.auth import SESSION_KEY
+
+from kalem_site.accounts.services import token_create
+
+from .pages import assert_login_redirect, html
+
+
+def test_the_login_page_shows_the_username_and_password_fields(client, db):
+    response = client.get("/login/")
+
+    assert response.status_code == 200
+    body = html(response)
+    assert 'name="username"' in body
+    assert 'name="password"' in body
+    assert 'name="csrfmiddlewaretoken"' in body
+
+
+def test_signing_in_with_the_right_password_goes_to_the_numbers_list(client, owner):
+    response = client.post("/login/", {"username": "alice", "password": "alice-password"})
+
+    assert response.status_code == 302
+    assert response["Location"] == "/numbers/"
+    assert client.session[SESSION_KEY] == str(owner.pk)
+
+
+def test_signing_in_returns_to_the_page_asked_for(client, owner):
+    response = client.post(
+        "/login/", {"username": "alice", "password": "alice-password", "next": "/trunks/?search=main"}
+    )
+
+    assert response.status_code == 302
+    assert response["Location"] == "/trunks/?search=main"
+
+
+def test_signing_in_never_redirects_to_another_site(client, owner):
+    response = client.post(
+        "/login/", {"username": "alice", "password": "alice-password", "next": "https://evil.example/"}
+    )
+
+    assert response.status_code == 302
+    assert response["Location"] == "/numbers/"
+
+
+def test_a_wrong_password_shows_an_error_and_signs_nobody_in(client, owner):
+    response = client.post("/login/", {"username": "alice", "password": "wrong"})
+
+    assert response.status_code == 200
+    assert "Please enter a correct username and password" in html(response)
+    assert SESSION_KEY not in client.session
+
+
+def test_a_signed_in_user_visiting_the_login_page_goes_to_the_numbers_list(client, owner):
+    client.force_login(owner)
+
+    response = client.get("/login/")
+
+    assert response.status_code == 302
+    assert response["Location"] == "/numbers/"
+
+
+def test_signing_out_with_post_ends_the_session(client, owner):
+    client.force_login(owner)
+
+    response = client.post("/logout/")
+
+    assert response.status_code == 302
+    assert response["Location"] == "/login/"
+    assert SESSION_KEY not in client.session
+    assert_login_redirect(client.get("/numbers/"), "/numbers/")
+
+
+def test_signing_out_with_get_is_refused_and_keeps_the_session(client, owner):
+    client.force_login(owner)
+
+    response = client.get("/logout/")
+
+    assert response.status_code == 405
+    assert client.session[SESSION_KEY] == str(owner.pk)
+
+
+def test_every_page_has_a_sign_out_form_for_the_signed_in_user(client, owner):
+    client.force_login(owner)
+
+    body = html(client.get("/numbers/"))
+
+    assert '<form class="signout" method="post" action="/logout/">' in body
+    assert "alice · Acme" in body
+
+
+def test_the_root_redirects_to_the_numbers_list(client, owner):
+    client.force_login(owner)
+
+    response = client.get("/")
+
+    assert response.status_code == 302
+    assert response["Location"] == "/numbers/"
+
+
+def test_the_root_sends_anonymous_visitors_to_sign_in_through_the_numbers_list(client, db):
+    response = client.get("/", follow=True)
+
+    assert response.redirect_chain == [("/numbers/", 302), ("/login/?next=/numbers/", 302)]
+    assert response.status_code == 200
+
+
+@pytest.fixture
+def every_page(account, owner, make_number, make_voice_agent, make_text_agent, make_trunk) -> dict:
+    """Every dashboard URL, by the method that uses it."""
+    number = make_number(account)
+    voice = make_voice_agent(account)
+    text = make_text_agent(account)
+    trunk = make_trunk(account)
+    token = token_create(account=account, name="CI", created_by=owner).token
+    return {
+        "get": [
+            "/numbers/",
+            "/numbers/?status=active&page=2",
+            "/numbers/add/",
+            f"/numbers/{number.pk}/",
+            f"/numbers/{number.pk}/delete/",
+            "/trunks/",
+            "/trunks/add/",
+            f"/trunks/{trunk.pk}/",
+            f"/trunks/{trunk.pk}/delete/",
+            "/voice-agents/",
+            "/voice-agents/add/",
+            f"/voice-agents/{voice.pk}/",
+            f"/voice-agents/{voice.pk}/delete/",
+            "/text-agents/",
+            "/text-agents/add/",
+            f"/text-agents/{text.pk}/",
+            f"/text-agents/{text.pk}/delete/",
+            "/settings/tokens/",
+        ],
+        "post": [
+            "/numbers/add/",
+            "/numbers/bulk/",
+            f"/numbers/{number.pk}/",
+            f"/numbers/{number.pk}/delete/",
+            f"/numbers/{number.pk}/activate/",
+            f"/numbers/{number.pk}/deactivate/",
+            "/trunks/add/",
+            f"/trunks/{trunk.pk}/",
+            f"/trunks/{trunk.pk}/delete/",
+            "/voice-agents/add/",
+            f"/voice-agents/{voice.pk}/",
+            f"/voice-agents/{voice.pk}/delete/",
+            "/text-agents/add/",
+            f"/text-agents/{text.pk}/",
+            f"/text-agents/{text.pk}/delete/",
+            "/settings/tokens/",
+            f"/settings/tokens/{token.pk}/revoke/",
+        ],
+    }
+
+
+def test_every_page_sends_anonymous_visitors_to_sign_in(client, every_page):
+    for path in every_page["get"]:
+        assert_login_redirect(client.get(path), path)
+
+
+def test_every_change_by_an_anonymous_visitor_goes_to_sign_in_and_changes_nothing(
+    client, every_page, django_assert_max_num_queries
+):
+    for path in every_page["post"]:
+        # Only the session lookup: no row is read, let alone written.
+        with django_assert_max_num_queries(1):
+            response = client.post(path, {"name": "Hijack", "ids": ["1"], "action": "delete", "confirm": "yes"})
+        assert_login_redirect(response, path)
+
+
+def test_a_user_of_no_account_is_forbidden_the_dashboard(client, django_user_model):
+    staff = django_user_model.objects.create_user(username="root", password="x", is_staff=True)
+    client.force_login(staff)
+
+    response = client.get("/numbers/")
+
+    assert response.status_code == 403
+    assert "This user belongs to no account." in html(response)
