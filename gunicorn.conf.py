@@ -12,6 +12,9 @@ graceful_timeout = 10
 # Recycle workers now and then so a slow leak can never grow without bound.
 max_requests = 10000
 max_requests_jitter = 1000
+# The longest request line gunicorn allows short of no limit (as nginx's default 8k buffers):
+# long filter URLs fit; anything longer is refused by gunicorn before Django sees it.
+limit_request_line = 8190
 accesslog = "-"
 errorlog = "-"
 forwarded_allow_ips = os.environ.get("FORWARDED_ALLOW_IPS", "127.0.0.1")

@@ -54,6 +54,8 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "rest_framework",
     "django_filters",
+    "drf_spectacular",
+    "drf_spectacular_sidecar",
 ]
 
 MIDDLEWARE = [
@@ -186,6 +188,34 @@ REST_FRAMEWORK = {
     "DEFAULT_VERSIONING_CLASS": None,
     "URL_FORMAT_OVERRIDE": None,
     "COERCE_DECIMAL_TO_STRING": False,
+    "DEFAULT_SCHEMA_CLASS": "kalem_site.api.schema.AutoSchema",
+}
+
+# The OpenAPI schema at /api/v1/schema and Swagger UI at /api/docs, served from our own
+# static files (drf-spectacular-sidecar): no CDN is needed.
+SPECTACULAR_SETTINGS = {
+    "TITLE": "kalem numbers API",
+    "DESCRIPTION": (
+        "Phone numbers (DIDs), SIP trunks and voice/text agents of an account. Mirrors the kalem.me "
+        'v1 API. Every error uses the envelope `{"error": {"code", "message", "fields"?}}`.'
+    ),
+    "VERSION": "1.0.0",
+    "SERVE_INCLUDE_SCHEMA": False,
+    "SCHEMA_PATH_PREFIX": r"/api/v1",
+    "COMPONENT_SPLIT_REQUEST": True,
+    "ENUM_NAME_OVERRIDES": {
+        "NumberStatus": "numbers_app.models.PhoneNumber.Status",
+        "NumberProvider": "numbers_app.models.PhoneNumber.Provider",
+        "TrunkDirection": "numbers_app.models.SipTrunk.Direction",
+        "TrunkAuthType": "numbers_app.models.SipTrunk.AuthType",
+    },
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "kalem_site.api.schema.finish_paths",
+    ],
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
 }
 
 LOGGING = {

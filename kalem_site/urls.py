@@ -14,5 +14,6 @@ urlpatterns = [
     path("", include("agents_app.urls")),
 ]
 
+handler400 = "kalem_site.api.views.bad_request_handler"
 handler404 = "kalem_site.api.views.not_found_handler"
 handler500 = "kalem_site.api.views.server_error_handler"

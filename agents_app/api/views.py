@@ -25,8 +25,16 @@ class AgentViewSet(AccountScopedViewSet):
 
 
 class VoiceAgentViewSet(AgentViewSet):
+    """Voice agents of the account. `numbers_count` counts the numbers assigned to each."""
+
     model = VoiceAgent
+    queryset = VoiceAgent.objects.none()  # the model, for the schema; get_queryset() scopes
+    object_names = ("voice agent", "voice agents")
 
 
 class TextAgentViewSet(AgentViewSet):
+    """Text agents of the account. `numbers_count` counts the numbers assigned to each."""
+
     model = TextAgent
+    queryset = TextAgent.objects.none()  # the model, for the schema; get_queryset() scopes
+    object_names = ("text agent", "text agents")

@@ -1,7 +1,7 @@
 """One exception handler that turns every error of an API view into the error envelope."""
 
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
-from django.core.exceptions import RequestDataTooBig
+from django.core.exceptions import RequestDataTooBig, SuspiciousOperation
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.http import Http404
 from rest_framework import exceptions, status
@@ -59,6 +59,8 @@ def api_exception_handler(exc: Exception, context: dict) -> Response:
         exc = exceptions.PermissionDenied()
     elif isinstance(exc, RequestDataTooBig):
         exc = PayloadTooLarge()
+    elif isinstance(exc, SuspiciousOperation):  # e.g. more query parameters than allowed
+        exc = exceptions.ParseError("The request is malformed.")
 
     if not isinstance(exc, exceptions.APIException):
         body, headers = server_error_parts(context.get("request"), exc_info=True)

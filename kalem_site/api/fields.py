@@ -2,6 +2,8 @@
 
 from datetime import UTC
 
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 # Ids are positive 64-bit integers; anything larger can match nothing.
@@ -17,6 +19,7 @@ def id_in_range(digits: str) -> int | None:
     return int(digits)
 
 
+@extend_schema_field(OpenApiTypes.DATETIME)
 class TimestampField(serializers.ReadOnlyField):
     """ISO 8601, UTC, whole seconds, explicit offset: 2025-01-15T10:30:00+00:00."""
 
@@ -62,6 +65,7 @@ class BlankAsNullCharField(StrictCharField):
         return value or None
 
 
+@extend_schema_field(OpenApiTypes.INT64)
 class AccountObjectIdField(serializers.Field):
     """An id of an object of the caller's account, or null.
 

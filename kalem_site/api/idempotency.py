@@ -20,13 +20,14 @@ from kalem_site.accounts.models import IdempotencyRecord
 
 from .authentication import MalformedHeader, token_from_header
 from .errors import error_body
+from .patterns import IDEMPOTENCY_KEY_REGEX
 
 HEADER = "HTTP_IDEMPOTENCY_KEY"
 RETENTION = timedelta(hours=24)
 # A first request that has not finished after this long is taken to have died with its
 # worker; a retry may then run again rather than get 409 for a day.
 ABANDONED_AFTER = timedelta(minutes=5)
-_VALID_KEY = re.compile(r"^[\x21-\x7e]{1,255}$")
+_VALID_KEY = re.compile(IDEMPOTENCY_KEY_REGEX)
 
 
 def _fingerprint(request, body: bytes) -> str:

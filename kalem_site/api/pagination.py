@@ -16,7 +16,9 @@ _MAX_DIGITS = 18
 
 
 def positive_int(value: str | None, *, name: str, default: int) -> int:
-    if value is None or value == "":
+    """The parameter's value; absent means the default, and anything but a positive integer
+    (an empty value included) is a 422 naming the parameter."""
+    if value is None:
         return default
     # Leading zeros first, so that "000…0002" is 2 however many zeros it has.
     digits = value.lstrip("0") if value.isascii() and value.isdigit() else ""
@@ -85,3 +87,53 @@ class PageNumberPagination(pagination.BasePagination):
                 },
             }
         )
+
+    # OpenAPI (drf-spectacular reads these two).
+
+    def get_schema_operation_parameters(self, view) -> list[dict]:
+        return [
+            {
+                "name": "page",
+                "in": "query",
+                "required": False,
+                "description": "Page number, from 1. A page past the end is an empty page.",
+                "schema": {"type": "integer", "minimum": 1},
+            },
+            {
+                "name": "per_page",
+                "in": "query",
+                "required": False,
+                "description": f"Rows per page (default {DEFAULT_PER_PAGE}); more than {MAX_PER_PAGE} is served as {MAX_PER_PAGE}.",
+                "schema": {"type": "integer", "minimum": 1},
+            },
+        ]
+
+    def get_paginated_response_schema(self, schema: dict) -> dict:
+        link = {"type": "string", "format": "uri"}
+        nullable_link = {**link, "nullable": True}
+        nullable_int = {"type": "integer", "nullable": True}
+        return {
+            "type": "object",
+            "required": ["data", "links", "meta"],
+            "properties": {
+                "data": schema,
+                "links": {
+                    "type": "object",
+                    "required": ["first", "last", "prev", "next"],
+                    "properties": {"first": link, "last": link, "prev": nullable_link, "next": nullable_link},
+                },
+                "meta": {
+                    "type": "object",
+                    "required": ["current_page", "from", "last_page", "path", "per_page", "to", "total"],
+                    "properties": {
+                        "current_page": {"type": "integer", "minimum": 1},
+                        "from": nullable_int,
+                        "last_page": {"type": "integer", "minimum": 1},
+                        "path": link,
+                        "per_page": {"type": "integer", "minimum": 1, "maximum": MAX_PER_PAGE},
+                        "to": nullable_int,
+                        "total": {"type": "integer", "minimum": 0},
+                    },
+                },
+            },
+        }

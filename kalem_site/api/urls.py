@@ -1,6 +1,8 @@
 """The API under /api/v1. Paths have no trailing slash; one is accepted too, without redirect."""
 
 from django.urls import include, path, re_path
+from drf_spectacular.views import SpectacularJSONAPIView, SpectacularSwaggerView
+from rest_framework.permissions import AllowAny
 from rest_framework.routers import SimpleRouter
 
 from agents_app.api.views import TextAgentViewSet, VoiceAgentViewSet
@@ -23,7 +25,12 @@ router.register("trunks", TrunkViewSet, basename="trunk")
 router.register("voice-agents", VoiceAgentViewSet, basename="voice-agent")
 router.register("text-agents", TextAgentViewSet, basename="text-agent")
 
+# The schema and its docs are public: they describe the API, they hold no account's data.
+public = {"authentication_classes": [], "permission_classes": [AllowAny]}
+
 urlpatterns = [
+    path("v1/schema", SpectacularJSONAPIView.as_view(**public), name="schema"),
+    path("docs", SpectacularSwaggerView.as_view(url_name="schema", **public), name="api-docs"),
     path("v1/", include(router.urls)),
     re_path(r"^.*$", api_not_found),
 ]

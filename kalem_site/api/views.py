@@ -59,6 +59,15 @@ def not_found_handler(request, exception=None):
     return page_not_found(request, exception or Http404())
 
 
+def bad_request_handler(request, exception=None):
+    """Django's own 400s (too many query parameters, a suspicious request) in the envelope."""
+    if request.path.startswith("/api/"):
+        return error_response(400, "The request is malformed.")
+    from django.views.defaults import bad_request
+
+    return bad_request(request, exception)
+
+
 def server_error_handler(request):
     if request.path.startswith("/api/"):
         # Django logs the traceback itself (django.request); this line ties it to the id.

@@ -5,11 +5,12 @@ import re
 import django_filters
 from django import forms
 from django.core.exceptions import ValidationError
+from drf_spectacular.utils import extend_schema_field
 
 from kalem_site.api.fields import id_in_range
 
 from ..models import PhoneNumber, SipTrunk
-from ..phone import search_digits
+from ..phone import SEARCH_REGEX, search_digits
 
 # The value of an id filter that selects rows with nothing assigned (used by the dashboard's
 # "Unassigned" choices; documented for the API too).
@@ -33,6 +34,7 @@ class IdOrUnassignedField(forms.Field):
         return id_in_range(value) or -1
 
 
+@extend_schema_field({"type": "string", "pattern": ID_FILTER_REGEX})
 class IdFilter(django_filters.Filter):
     """`?voice_agent_id=3` → assigned to 3; `?voice_agent_id=none` → assigned to nothing."""
 
@@ -55,6 +57,7 @@ class DigitsSearchField(forms.CharField):
         return search_digits(super().to_python(value))
 
 
+@extend_schema_field({"type": "string", "pattern": SEARCH_REGEX, "maxLength": 32})
 class DigitsSearchFilter(django_filters.CharFilter):
     """Numbers containing these digits; `+`, spaces, dashes, dots and parentheses are ignored."""
 
@@ -65,13 +68,19 @@ class DigitsSearchFilter(django_filters.CharFilter):
         super().__init__(*args, lookup_expr=lookup_expr, **kwargs)
 
 
+def choice_filter(choices) -> django_filters.ChoiceFilter:
+    """A filter on one of `choices`; an empty value means no filter, and the schema says so."""
+    enum = [value for value, _ in choices] + [""]
+    return extend_schema_field({"type": "string", "enum": enum})(django_filters.ChoiceFilter(choices=choices))
+
+
 class NumberFilter(django_filters.FilterSet):
     search = DigitsSearchFilter(field_name="number", max_length=32)
-    status = django_filters.ChoiceFilter(choices=PhoneNumber.Status.choices)
+    status = choice_filter(PhoneNumber.Status.choices)
     voice_agent_id = IdFilter(field_name="voice_agent")
     text_agent_id = IdFilter(field_name="text_agent")
     trunk_id = IdFilter(field_name="trunk")
-    provider = django_filters.ChoiceFilter(choices=PhoneNumber.Provider.choices)
+    provider = choice_filter(PhoneNumber.Provider.choices)
 
     class Meta:
         model = PhoneNumber
@@ -79,7 +88,7 @@ class NumberFilter(django_filters.FilterSet):
 
 
 class TrunkFilter(django_filters.FilterSet):
-    direction = django_filters.ChoiceFilter(choices=SipTrunk.Direction.choices)
+    direction = choice_filter(SipTrunk.Direction.choices)
     search = django_filters.CharFilter(field_name="name", lookup_expr="icontains", max_length=100)
 
     class Meta:

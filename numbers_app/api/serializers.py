@@ -1,4 +1,5 @@
 from django.core.exceptions import ValidationError as DjangoValidationError
+from django.core.validators import RegexValidator
 from rest_framework import serializers
 
 from agents_app.models import TextAgent, VoiceAgent
@@ -11,7 +12,7 @@ from kalem_site.api.fields import (
 )
 
 from ..models import PhoneNumber, SipTrunk
-from ..phone import E164_MESSAGE, normalize_number, parse_e164
+from ..phone import E164_MESSAGE, E164_REGEX, normalize_number, parse_e164
 
 
 class NumberSerializer(serializers.Serializer):
@@ -21,7 +22,13 @@ class NumberSerializer(serializers.Serializer):
     `status` (update only: new numbers are active) and the three assignment ids."""
 
     id = serializers.IntegerField(read_only=True)
-    number = StrictCharField(trim_whitespace=False, max_length=32, error_messages={"invalid": E164_MESSAGE})
+    number = StrictCharField(
+        trim_whitespace=False,
+        # The format (which bounds the length too), for the schema's pattern;
+        # validate_number() checks that it is a possible number.
+        validators=[RegexValidator(E164_REGEX, message=E164_MESSAGE)],
+        error_messages={"invalid": E164_MESSAGE},
+    )
     provider = serializers.ChoiceField(choices=PhoneNumber.Provider.choices, required=False)
     status = serializers.ChoiceField(choices=PhoneNumber.Status.choices, required=False)
     voice_agent_id = AccountObjectIdField(model=VoiceAgent, source="voice_agent")
@@ -69,7 +76,7 @@ class TrunkSerializer(serializers.Serializer):
     name = StrictCharField(max_length=100)
     direction = serializers.ChoiceField(choices=SipTrunk.Direction.choices)
     auth_type = serializers.ChoiceField(choices=SipTrunk.AuthType.choices)
-    sip_uri = serializers.CharField(read_only=True)
+    sip_uri = serializers.CharField(read_only=True, allow_null=True)
     host = BlankAsNullCharField(max_length=253)
     port = StrictIntegerField(min_value=1, max_value=65535, required=False)
     username = BlankAsNullCharField(max_length=100)

@@ -1,4 +1,5 @@
 from django.shortcuts import get_object_or_404
+from drf_spectacular.utils import extend_schema
 from rest_framework.decorators import action
 from rest_framework.response import Response
 
@@ -11,6 +12,11 @@ from .serializers import NumberLookupSerializer, NumberSerializer, TrunkSerializ
 
 
 class NumberViewSet(AccountScopedViewSet):
+    """Phone numbers (DIDs) of the account, each optionally assigned to one voice agent, one
+    text agent and one SIP trunk."""
+
+    queryset = PhoneNumber.objects.none()  # the model, for the schema; get_queryset() scopes
+    object_names = ("number", "numbers")
     serializer_class = NumberSerializer
     filterset_class = NumberFilter
 
@@ -33,16 +39,33 @@ class NumberViewSet(AccountScopedViewSet):
         number = services.number_set_status(number=number, active=active)
         return Response(self.get_serializer(number).data)
 
+    @extend_schema(
+        summary="Activate a number",
+        description="Looks the number up in the account (normalised to E.164 first). Activating an active number changes nothing.",
+        request=NumberLookupSerializer,
+        responses=NumberSerializer,
+    )
     @action(detail=False, methods=["post"])
     def activate(self, request):
         return self._set_status(request, active=True)
 
+    @extend_schema(
+        summary="Deactivate a number",
+        description="Looks the number up in the account (normalised to E.164 first). Deactivating an inactive number changes nothing.",
+        request=NumberLookupSerializer,
+        responses=NumberSerializer,
+    )
     @action(detail=False, methods=["post"])
     def deactivate(self, request):
         return self._set_status(request, active=False)
 
 
 class TrunkViewSet(AccountScopedViewSet):
+    """SIP trunks of the account. The password is write-only; `sip_uri` and `registered` are
+    read-only."""
+
+    queryset = SipTrunk.objects.none()  # the model, for the schema; get_queryset() scopes
+    object_names = ("SIP trunk", "SIP trunks")
     serializer_class = TrunkSerializer
     filterset_class = TrunkFilter
 

@@ -310,3 +310,21 @@ def test_every_list_uses_the_same_envelope(api, account, make_trunk, make_voice_
     }
     assert ids(response) == [objects[2].id]
     assert_error(api.get(f"/api/v1/{resource}?per_page=abc"), 422, "validation_error")
+
+
+@pytest.mark.parametrize("param", ["page", "per_page"])
+def test_an_empty_page_parameter_is_a_422_naming_it(api, param):
+    # The schema types both as integers; an empty value is not one.
+    response = api.get("/api/v1/numbers", {param: ""})
+
+    assert response.status_code == 422
+    assert list(response.json()["error"]["fields"]) == [param]
+
+
+def test_too_many_query_parameters_is_a_json_400(api, settings, client):
+    settings.DEBUG = False
+    query = "&".join(f"p{index}=1" for index in range(settings.DATA_UPLOAD_MAX_NUMBER_FIELDS + 1))
+    response = api.get(f"/api/v1/numbers?{query}")
+
+    assert response.status_code == 400
+    assert response.json()["error"]["code"] == "bad_request"

@@ -62,11 +62,6 @@ def test_it_refuses_a_user_of_another_account(outsider, account):
     assert outsider.account.name == "Globex"
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="known bug: the command creates the account before it looks at the user, "
-    "in a separate transaction, so a refused user leaves an empty account behind",
-)
 def test_refusing_creates_no_account_either(outsider):
     with pytest.raises(CommandError):
         createoperator(account="Initech", username="charlie", password="x-password")

@@ -1,4 +1,5 @@
 from django.core.management.base import BaseCommand, CommandError
+from django.db import transaction
 
 from kalem_site.accounts.services import account_get_or_create, operator_create_or_update
 
@@ -15,9 +16,11 @@ class Command(BaseCommand):
         if not account.strip() or not username.strip() or not password:
             raise CommandError("--account, --username and --password must not be empty.")
         try:
-            user, created = operator_create_or_update(
-                account=account_get_or_create(name=account), username=username.strip(), password=password
-            )
+            # One transaction: a refusal must not leave a new, empty account behind.
+            with transaction.atomic():
+                user, created = operator_create_or_update(
+                    account=account_get_or_create(name=account), username=username.strip(), password=password
+                )
         except ValueError as error:
             raise CommandError(str(error)) from None
         verb = "Created" if created else "Updated the password of"
