@@ -55,11 +55,13 @@ def served_database(tmp_path: Path):
 def server_env(database_url: str, **extra: str) -> dict:
     env = {key: value for key, value in os.environ.items() if key not in {"DEBUG", "REDIS_URL"}}
     env.update(
-        DATABASE_URL=database_url,
-        SECRET_KEY="live-test-secret-key-not-for-production-0123456789",
-        ALLOWED_HOSTS="127.0.0.1,localhost",
-        PYTHONPATH=str(PROJECT),
-        **extra,
+        {
+            "DATABASE_URL": database_url,
+            "SECRET_KEY": "live-test-secret-key-not-for-production-0123456789",
+            "ALLOWED_HOSTS": "127.0.0.1,localhost",
+            "PYTHONPATH": str(PROJECT),
+            **extra,
+        }
     )
     return env
 
