@@ -5,7 +5,7 @@ PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV ?= .venv
 BIN = $(VENV)/bin
 
-.PHONY: install run test lint format clean
+.PHONY: install run test screenshots lint format clean
 
 $(BIN)/activate:
 	$(PYTHON) -m venv $(VENV)
@@ -28,6 +28,10 @@ run: install .secret_key
 
 test: install
 	$(BIN)/pytest $(PYTEST_ARGS)
+
+# Re-take the README's screenshots (docs/screenshots/) with the browser tests.
+screenshots: install
+	UPDATE_SCREENSHOTS=1 $(BIN)/pytest tests/browser
 
 lint: install
 	$(BIN)/ruff check .

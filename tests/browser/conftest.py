@@ -79,10 +79,15 @@ def page(new_page):
 
 
 @pytest.fixture
-def screenshot():
+def screenshot(tmp_path):
+    """Full-page screenshots: into docs/screenshots/ with UPDATE_SCREENSHOTS=1 (`make
+    screenshots`), otherwise into the test's temporary folder, so a test run leaves the
+    work tree clean."""
+    folder = SCREENSHOTS if os.environ.get("UPDATE_SCREENSHOTS") == "1" else tmp_path
+
     def save(page, name: str) -> Path:
-        SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-        path = SCREENSHOTS / name
+        folder.mkdir(parents=True, exist_ok=True)
+        path = folder / name
         page.screenshot(path=str(path), full_page=True)
         return path
 
