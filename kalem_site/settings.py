@@ -169,6 +169,9 @@ WHITENOISE_AUTOREFRESH = DEBUG or TESTING
 # Request bodies above this size are refused (413 in the API).
 DATA_UPLOAD_MAX_MEMORY_SIZE = int(os.environ.get("MAX_REQUEST_BYTES", str(1024 * 1024)))
 
+# Mounts the benchmark's floor views (bench/floors.py). Only `make bench` sets it.
+BENCH_FLOORS = env_bool("BENCH_FLOORS", False)
+
 # The domain in a trunk's derived `sip_uri` (`sip:<host>@<SIP_DOMAIN>`).
 SIP_DOMAIN = os.environ.get("SIP_DOMAIN", "kalem.me")
 
@@ -180,7 +183,7 @@ REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": ["kalem_site.api.authentication.BearerTokenAuthentication"],
     "DEFAULT_PERMISSION_CLASSES": ["kalem_site.api.permissions.TokenPermission"],
     "DEFAULT_PARSER_CLASSES": ["kalem_site.api.parsers.JSONObjectParser"],
-    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    "DEFAULT_RENDERER_CLASSES": ["kalem_site.api.renderers.ORJSONRenderer"],
     "DEFAULT_PAGINATION_CLASS": "kalem_site.api.pagination.PageNumberPagination",
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
     "EXCEPTION_HANDLER": "kalem_site.api.exceptions.api_exception_handler",

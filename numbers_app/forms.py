@@ -92,6 +92,12 @@ class BulkActionForm(AssignmentFieldsMixin, forms.Form):
         super().__init__(*args, **kwargs)
         self.limit_choices_to_account(account)
 
+    def show_choices(self, **loaded) -> None:
+        """Render the dropdowns from agents and trunks the page has loaded already
+        (`voice_agent=[…], text_agent=[…], trunk=[…]`) instead of querying them again."""
+        for name, objects in loaded.items():
+            self.fields[name].choices = [("", self.fields[name].empty_label), *((o.pk, str(o)) for o in objects)]
+
 
 class TrunkForm(forms.ModelForm):
     password = forms.CharField(

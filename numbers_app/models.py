@@ -162,3 +162,35 @@ class PhoneNumber(models.Model):
 
     def __str__(self) -> str:
         return self.number
+
+
+class NumberTally(models.Model):
+    """How many numbers an account has for each combination of the list's filters.
+
+    Kept by database triggers on PhoneNumber (migration 0003), so it is exact whatever writes
+    the numbers, and read instead of COUNT(*) when a list has no search: the total of any
+    combination of filters is then a sum over a handful of rows, however many numbers there
+    are. Unassigned is 0 rather than NULL, so the unique constraint holds on every database.
+    """
+
+    account = models.ForeignKey(Account, on_delete=models.CASCADE, related_name="+", db_index=False)
+    status = models.CharField(max_length=8)
+    provider = models.CharField(max_length=6)
+    voice_agent_id = models.BigIntegerField()
+    text_agent_id = models.BigIntegerField()
+    trunk_id = models.BigIntegerField()
+    count = models.BigIntegerField()
+
+    class Meta:
+        ordering = ["account", "status", "provider", "voice_agent_id", "text_agent_id", "trunk_id"]
+        constraints = [
+            # The key the triggers upsert on; it leads with the account, which every read filters by.
+            models.UniqueConstraint(
+                fields=["account", "status", "provider", "voice_agent_id", "text_agent_id", "trunk_id"],
+                name="numbertally_unique_combination",
+            ),
+            models.CheckConstraint(condition=models.Q(count__gte=0), name="numbertally_count_not_negative"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.account_id}/{self.status}/{self.provider}: {self.count}"

@@ -1,12 +1,12 @@
 """Reads of numbers that span models, for the dashboard."""
 
-from django.db.models import Count
+from django.db.models import Count, Sum
 from django.http import QueryDict
 
 from kalem_site.accounts.models import Account
 
-from .api.filters import NumberFilter
-from .models import PhoneNumber
+from .api.filters import UNASSIGNED, NumberFilter
+from .models import NumberTally, PhoneNumber
 
 # Filter parameter → the column it filters on.
 FACET_COLUMNS = {
@@ -20,14 +20,52 @@ FACET_COLUMNS = {
 
 def number_facet_counts(*, account: Account, params: QueryDict) -> dict[str, dict]:
     """For each filter, how many numbers each of its values would match, given all the
-    other filters in `params` (so a count is what clicking that choice shows). One grouped
-    query per filter, whatever the number of rows."""
-    numbers = PhoneNumber.objects.for_account(account)
+    other filters in `params` (so a count is what clicking that choice shows); unassigned is
+    the value None. One grouped query per filter, whatever the number of rows: over the
+    tally when there is no search, over the numbers otherwise. Invalid values are ignored,
+    as the list ignores them."""
+    filterset = NumberFilter(params, queryset=PhoneNumber.objects.for_account(account))
+    filterset.is_valid()
+    valid = {name: value for name, value in filterset.form.cleaned_data.items() if name not in filterset.errors}
     counts = {}
     for param, column in FACET_COLUMNS.items():
-        others = params.copy()
-        others.pop(param, None)
-        others.pop("page", None)
-        grouped = NumberFilter(others, queryset=numbers).qs.order_by().values(column).annotate(n=Count("id"))
-        counts[param] = {row[column]: row["n"] for row in grouped}
+        others = {name: value for name, value in valid.items() if name != param}
+        tally = number_tally_for(account=account, filters=others)
+        if tally is not None:
+            grouped = tally.order_by().values(column).annotate(n=Sum("count"))
+            counts[param] = {_unassigned_as_none(column, row[column]): row["n"] for row in grouped}
+        else:
+            query = params.copy()
+            query.pop(param, None)
+            numbers = NumberFilter(query, queryset=PhoneNumber.objects.for_account(account)).qs
+            grouped = numbers.order_by().values(column).annotate(n=Count("id"))
+            counts[param] = {row[column]: row["n"] for row in grouped}
     return counts
+
+
+def _unassigned_as_none(column: str, value):
+    # The tally stores "unassigned" as 0 (see NumberTally).
+    return None if column.endswith("_id") and value == 0 else value
+
+
+def number_tally_for(*, account: Account, filters: dict):
+    """The tally rows of the account that match the list's filters (cleaned NumberFilter
+    data), or None when a filter (a search) cannot be answered from the tally."""
+    if filters.get("search"):
+        return None
+    tally = NumberTally.objects.filter(account=account, count__gt=0)
+    for param, column in FACET_COLUMNS.items():
+        value = filters.get(param)
+        if value in (None, ""):
+            continue
+        tally = tally.filter(**{column: 0 if value == UNASSIGNED else value})
+    return tally
+
+
+def number_total(*, account: Account, filters: dict, numbers) -> int:
+    """How many numbers the filtered list has: from the tally (a sum over a few rows) when it
+    can answer, else COUNT(*) of `numbers`."""
+    tally = number_tally_for(account=account, filters=filters)
+    if tally is None:
+        return numbers.count()
+    return tally.aggregate(total=Sum("count"))["total"] or 0

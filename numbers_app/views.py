@@ -22,7 +22,19 @@ from . import services
 from .api.filters import UNASSIGNED, NumberFilter, TrunkFilter
 from .forms import PER_PAGE_CHOICES, BulkActionForm, NumberCreateForm, NumberUpdateForm, TrunkForm
 from .models import PhoneNumber, SipTrunk
-from .selectors import FACET_COLUMNS, number_facet_counts
+from .selectors import FACET_COLUMNS, number_facet_counts, number_total
+
+
+class CountedPaginator(Paginator):
+    """A Paginator told its total (from NumberTally) instead of running COUNT(*)."""
+
+    def __init__(self, object_list, per_page, *, count: int):
+        super().__init__(object_list, per_page)
+        self._count = count
+
+    @property
+    def count(self) -> int:
+        return self._count
 
 
 def _per_page(request) -> int:
@@ -63,8 +75,11 @@ def number_list(request):
     filterset = NumberFilter(
         request.GET, queryset=PhoneNumber.objects.for_account(account).with_assignments().order_by("id")
     )
+    filterset.is_valid()  # invalid values are shown as errors and ignored
+    valid = {name: value for name, value in filterset.form.cleaned_data.items() if name not in filterset.errors}
+    total = number_total(account=account, filters=valid, numbers=filterset.qs)
     per_page = _per_page(request)
-    page = Paginator(filterset.qs, per_page).get_page(request.GET.get("page"))
+    page = CountedPaginator(filterset.qs, per_page, count=total).get_page(request.GET.get("page"))
 
     counts = number_facet_counts(account=account, params=request.GET)
     voice_agents = list(VoiceAgent.objects.for_account(account).order_by("name"))
@@ -96,6 +111,7 @@ def number_list(request):
         ("Provider", _facet(params, "provider", counts["provider"], PhoneNumber.Provider.choices)),
     ]
     bulk_form = BulkActionForm(account=account)
+    bulk_form.show_choices(voice_agent=voice_agents, text_agent=text_agents, trunk=trunks)
     return render(
         request,
         "numbers_app/number_list.html",

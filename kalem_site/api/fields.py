@@ -19,12 +19,15 @@ def id_in_range(digits: str) -> int | None:
     return int(digits)
 
 
+def format_timestamp(value) -> str:
+    """ISO 8601, UTC, whole seconds, explicit offset: 2025-01-15T10:30:00+00:00."""
+    return value.astimezone(UTC).replace(microsecond=0).isoformat()
+
+
 @extend_schema_field(OpenApiTypes.DATETIME)
 class TimestampField(serializers.ReadOnlyField):
-    """ISO 8601, UTC, whole seconds, explicit offset: 2025-01-15T10:30:00+00:00."""
-
     def to_representation(self, value):
-        return value.astimezone(UTC).replace(microsecond=0).isoformat()
+        return format_timestamp(value)
 
 
 class StrictCharField(serializers.CharField):

@@ -70,14 +70,11 @@ class RateLimitMiddleware:
 
 
 def _count_in_cache(key: str, period: int) -> int:
-    """Redis: INCR is atomic, and the key expires with its window."""
-    cache = caches["default"]
-    cache.add(key, 0, timeout=period + 1)
-    try:
-        return cache.incr(key)
-    except ValueError:  # expired between add and incr
-        cache.add(key, 1, timeout=period + 1)
-        return 1
+    """Redis: INCR is atomic, and the key expires with its window. One round trip: the
+    increment and the expiry (set only by the first request of the window) go together."""
+    client = caches["default"]._cache.get_client(key, write=True)  # Django's own Redis connection
+    count, _ = client.pipeline(transaction=False).incr(key).expire(key, period + 1, nx=True).execute()
+    return count
 
 
 def _count_in_database(identity: str, window_start: int) -> int:

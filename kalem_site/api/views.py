@@ -30,6 +30,11 @@ class AccountScopedViewSet(viewsets.ModelViewSet):
             context["account"] = self.account
         return context
 
+    def filter_queryset(self, queryset):
+        # Query-parameter filters belong to the list; a single object is found by its id alone
+        # (and building a FilterSet for it would be wasted work on every request).
+        return super().filter_queryset(queryset) if self.action == "list" else queryset
+
     def get_object(self):
         if id_in_range(self.kwargs[self.lookup_field]) is None:
             raise NotFound()

@@ -1,14 +1,16 @@
 from django.shortcuts import get_object_or_404
 from drf_spectacular.utils import extend_schema
 from rest_framework.decorators import action
+from rest_framework.exceptions import ValidationError
 from rest_framework.response import Response
 
 from kalem_site.api.views import AccountScopedViewSet
 
 from .. import services
 from ..models import PhoneNumber, SipTrunk
+from ..selectors import number_total
 from .filters import NumberFilter, TrunkFilter
-from .serializers import NumberLookupSerializer, NumberSerializer, TrunkSerializer
+from .serializers import NUMBER_COLUMNS, NumberLookupSerializer, NumberSerializer, TrunkSerializer
 
 
 class NumberViewSet(AccountScopedViewSet):
@@ -22,6 +24,16 @@ class NumberViewSet(AccountScopedViewSet):
 
     def get_queryset(self):
         return PhoneNumber.objects.for_account(self.account).with_assignments().order_by("id")
+
+    def list(self, request, *args, **kwargs):
+        filterset = NumberFilter(request.query_params, queryset=PhoneNumber.objects.for_account(self.account))
+        if not filterset.is_valid():
+            raise ValidationError(filterset.errors)
+        numbers = filterset.qs.order_by("id")
+        total = number_total(account=self.account, filters=filterset.form.cleaned_data, numbers=numbers)
+        # Rows as dicts of exactly the Number object's columns: no model instances.
+        page = self.paginator.paginate_queryset(numbers.values(*NUMBER_COLUMNS), request, view=self, total=total)
+        return self.get_paginated_response(self.get_serializer(page, many=True).data)
 
     def perform_create(self, serializer):
         serializer.instance = services.number_create(account=self.account, **serializer.validated_data)

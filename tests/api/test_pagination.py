@@ -328,3 +328,15 @@ def test_too_many_query_parameters_is_a_json_400(api, settings, client):
 
     assert response.status_code == 400
     assert response.json()["error"]["code"] == "bad_request"
+
+
+def test_deep_pages_read_through_the_deferred_join_give_the_same_rows(api, account, make_number, monkeypatch):
+    from kalem_site.api import pagination
+
+    numbers = [make_number(account) for _ in range(7)]
+    shallow = [api.get("/api/v1/numbers", {"per_page": 2, "page": page}).json()["data"] for page in (1, 2, 3, 4)]
+    monkeypatch.setattr(pagination, "DEFERRED_JOIN_FROM", 0)
+    deep = [api.get("/api/v1/numbers", {"per_page": 2, "page": page}).json()["data"] for page in (1, 2, 3, 4)]
+
+    assert deep == shallow
+    assert [row["id"] for page in deep for row in page] == [number.id for number in numbers]

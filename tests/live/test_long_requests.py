@@ -25,7 +25,9 @@ def test_a_long_query_string_gets_a_json_answer(tmp_path):
         with gunicorn(env, workers=1, log=tmp_path / "gunicorn.log") as base:
             # ~6 KB of repeated, invalid per_page values, as the fuzzer sent them.
             status, content_type, body = fetch(f"{base}/api/v1/numbers?" + "&".join(["per_page=abc"] * 500), token)
-            many_status, _, many_body = fetch(f"{base}/api/v1/numbers?" + "&".join(f"p{i}=1" for i in range(1100)), token)
+            many_status, _, many_body = fetch(
+                f"{base}/api/v1/numbers?" + "&".join(f"p{i}=1" for i in range(1100)), token
+            )
     assert status == 422
     assert content_type == "application/json"
     assert list(json.loads(body)["error"]["fields"]) == ["per_page"]

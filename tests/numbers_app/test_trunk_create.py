@@ -161,7 +161,9 @@ def test_it_accepts_ports_from_1_to_65535(api, port):
     assert SipTrunk.objects.get().port == int(port)
 
 
-@pytest.mark.parametrize("port", [0, 65536, -1, "abc", "5061", 5061.0, True, False, None, 5060.5, "", [5060], {"port": 5060}])
+@pytest.mark.parametrize(
+    "port", [0, 65536, -1, "abc", "5061", 5061.0, True, False, None, 5060.5, "", [5060], {"port": 5060}]
+)
 def test_it_rejects_a_bad_port(api, port):
     response = api.post(URL, {**INBOUND_IP, "port": port}, format="json")
 

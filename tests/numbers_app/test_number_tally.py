@@ -1,0 +1,103 @@
+"""NumberTally stays exactly equal to the numbers it counts, whatever writes them: services,
+bulk statements, cascades of deleted agents, trunks and accounts."""
+
+import random
+
+import pytest
+from django.db.models import Count
+from django.db.models.functions import Coalesce
+
+from agents_app.services import agent_delete
+from kalem_site.accounts.models import Account
+from numbers_app import services
+from numbers_app.models import NumberTally, PhoneNumber
+
+
+def actual() -> dict:
+    rows = (
+        PhoneNumber.objects.annotate(
+            v=Coalesce("voice_agent_id", 0), x=Coalesce("text_agent_id", 0), k=Coalesce("trunk_id", 0)
+        )
+        .values_list("account_id", "status", "provider", "v", "x", "k")
+        .annotate(n=Count("id"))
+    )
+    return {row[:6]: row[6] for row in rows}
+
+
+def tallied() -> dict:
+    rows = NumberTally.objects.filter(count__gt=0).values_list(
+        "account_id", "status", "provider", "voice_agent_id", "text_agent_id", "trunk_id", "count"
+    )
+    return {row[:6]: row[6] for row in rows}
+
+
+def test_it_counts_created_numbers(account, make_number, make_voice_agent):
+    agent = make_voice_agent(account)
+    make_number(account, voice_agent=agent)
+    make_number(account, voice_agent=agent)
+    make_number(account, status="inactive")
+    assert tallied() == actual()
+    assert tallied()[(account.id, "active", "manual", agent.id, 0, 0)] == 2
+
+
+def test_it_follows_updates_bulk_updates_and_deletes(account, make_number, make_trunk):
+    trunk = make_trunk(account)
+    numbers = [make_number(account) for _ in range(6)]
+    services.number_update(number=numbers[0], status="inactive", provider="twilio")
+    services.number_bulk_update(account=account, ids=[n.id for n in numbers[1:4]], trunk=trunk)
+    services.number_bulk_delete(account=account, ids=[numbers[4].id])
+    services.number_delete(number=numbers[5])
+    assert tallied() == actual()
+
+
+def test_it_follows_cascades_of_deleted_agents_trunks_and_accounts(
+    account, other_account, make_number, make_voice_agent, make_trunk
+):
+    agent, trunk = make_voice_agent(account), make_trunk(account)
+    for _ in range(3):
+        make_number(account, voice_agent=agent, trunk=trunk)
+    make_number(other_account)
+    agent_delete(agent=agent)
+    trunk.delete()  # the database's SET NULL, not the service: the tally follows all the same
+    assert tallied() == actual()
+    Account.objects.filter(pk=account.pk).delete()
+    assert tallied() == actual()
+    assert not NumberTally.objects.filter(account_id=account.id).exists()
+
+
+def test_it_stays_exact_through_a_random_sequence_of_changes(
+    account, other_account, make_number, make_voice_agent, make_text_agent, make_trunk
+):
+    rng = random.Random(7)
+    accounts = [account, other_account]
+    related = {
+        a.id: {
+            "voice_agent": [make_voice_agent(a) for _ in range(2)],
+            "text_agent": [make_text_agent(a)],
+            "trunk": [make_trunk(a) for _ in range(2)],
+        }
+        for a in accounts
+    }
+    numbers = [make_number(rng.choice(accounts)) for _ in range(20)]
+    for _ in range(60):
+        number = rng.choice(numbers)
+        field = rng.choice(["status", "provider", "voice_agent", "text_agent", "trunk"])
+        if field == "status":
+            value = rng.choice(["active", "inactive"])
+        elif field == "provider":
+            value = rng.choice(["manual", "twilio"])
+        else:
+            value = rng.choice([None, *related[number.account_id][field]])
+        services.number_update(number=number, **{field: value})
+    assert tallied() == actual()
+
+
+@pytest.mark.parametrize("status, expected", [("active", 2), ("inactive", 1)])
+def test_the_list_total_comes_from_the_tally(api, account, make_number, status, expected, django_assert_num_queries):
+    make_number(account)
+    make_number(account)
+    make_number(account, status="inactive")
+    # Break the tally on purpose: the total shown must be the tally's, not a COUNT(*).
+    NumberTally.objects.filter(account=account, status=status).update(count=expected + 40)
+    response = api.get("/api/v1/numbers", {"status": status})
+    assert response.json()["meta"]["total"] == expected + 40
