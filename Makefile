@@ -5,7 +5,7 @@ PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV ?= .venv
 BIN = $(VENV)/bin
 
-.PHONY: install run test screenshots lint format clean
+.PHONY: install run test bench screenshots lint format clean
 
 $(BIN)/activate:
 	$(PYTHON) -m venv $(VENV)
@@ -28,6 +28,11 @@ run: install .secret_key
 
 test: install
 	$(BIN)/pytest $(PYTEST_ARGS)
+
+# The benchmark (not part of the tests): PostgreSQL on 127.0.0.1:5432, wrk, about 15 minutes.
+# BENCH_ARGS="--sizes 1000 --duration 3 --runs 1" for a quick look.
+bench: install
+	$(BIN)/python bench/run.py $(BENCH_ARGS)
 
 # Re-take the README's screenshots (docs/screenshots/) with the browser tests.
 screenshots: install

@@ -238,12 +238,13 @@ def put_script(folder: Path, ids: list[int]) -> Path:
     script.write_text(
         "local ids = {" + ",".join(map(str, ids)) + "}\n"
         "local n = 0\n"
+        "wrk.headers['Content-Type'] = 'application/json'\n"
         "request = function()\n"
         "  n = n + 1\n"
         "  local status = (n % 2 == 0) and 'active' or 'inactive'\n"
         '  local body = \'{"status": "\' .. status .. \'", "provider": "manual"}\'\n'
-        "  return wrk.format('PUT', '/api/v1/numbers/' .. ids[math.random(#ids)], "
-        "{['Content-Type'] = 'application/json'}, body)\n"
+        # nil headers: wrk's own, which carry -H Authorization and the Content-Type above
+        "  return wrk.format('PUT', '/api/v1/numbers/' .. ids[math.random(#ids)], nil, body)\n"
         "end\n"
     )
     return script

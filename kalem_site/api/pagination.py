@@ -9,8 +9,23 @@ from rest_framework.exceptions import ValidationError
 from rest_framework.response import Response
 
 DEFAULT_PER_PAGE = 15
-# From this offset on, pages are read with a deferred join (see paginate_queryset).
+# From this offset on, pages are read with a deferred join (see _slice).
 DEFERRED_JOIN_FROM = 1000
+# How far from the nearer end of a list a page may start. Every page is read from the end it
+# is nearer to, so the cost of a page is bounded by skipping this many index entries, however
+# long the list (first and last pages are always cheap).
+MAX_PAGE_DEPTH = 100_000
+
+
+def _slice(queryset, offset: int, size: int) -> list:
+    """`size` rows from `offset` on. Deep offsets skip rows on the narrow index of ids alone
+    and read the full rows (and their joins) of just this page: a deferred join."""
+    if offset < DEFERRED_JOIN_FROM:
+        return list(queryset[offset : offset + size])
+    page_ids = queryset.values("pk")[offset : offset + size]
+    return list(queryset.filter(pk__in=page_ids))
+
+
 MAX_PER_PAGE = 100
 # Longer than any page number we could ever serve; parsed as "very large" rather than
 # handed to int(), which refuses strings of thousands of digits.
@@ -51,13 +66,21 @@ class PageNumberPagination(pagination.BasePagination):
         if self.page > self.last_page:
             return []  # past the end: an empty page, without asking the database
         offset = (self.page - 1) * self.per_page
-        if offset < DEFERRED_JOIN_FROM:
-            return list(queryset[offset : offset + self.per_page])
-        # Deep pages: skip rows on the narrow index of ids alone, then read the full rows of
-        # just this page. The cost still grows with the offset, but per skipped row it is an
-        # index entry, not a row with its joins.
-        page_ids = queryset.values("pk")[offset : offset + self.per_page]
-        return list(queryset.filter(pk__in=page_ids))
+        size = min(self.per_page, self.total - offset)
+        after = self.total - offset - size  # rows after this page
+        if min(offset, after) > MAX_PAGE_DEPTH:
+            raise ValidationError(
+                {
+                    "page": [
+                        f"Pages more than {MAX_PAGE_DEPTH:,} rows from both ends of the list are not served; "
+                        "narrow the list with filters or a search."
+                    ]
+                }
+            )
+        if offset <= after:
+            return _slice(queryset, offset, size)
+        # Nearer the end: read backwards from the last row, then put the page back in order.
+        return _slice(queryset.reverse(), after, size)[::-1]
 
     def _page_link(self, page: int | None) -> str | None:
         """The request's own URL with only `page` changed (appended when it was absent)."""

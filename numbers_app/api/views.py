@@ -26,11 +26,14 @@ class NumberViewSet(AccountScopedViewSet):
         return PhoneNumber.objects.for_account(self.account).with_assignments().order_by("id")
 
     def list(self, request, *args, **kwargs):
-        filterset = NumberFilter(request.query_params, queryset=PhoneNumber.objects.for_account(self.account))
-        if not filterset.is_valid():
-            raise ValidationError(filterset.errors)
-        numbers = filterset.qs.order_by("id")
-        total = number_total(account=self.account, filters=filterset.form.cleaned_data, numbers=numbers)
+        numbers, filters = PhoneNumber.objects.for_account(self.account), {}
+        if NumberFilter.base_filters.keys() & request.query_params.keys():  # no FilterSet to build otherwise
+            filterset = NumberFilter(request.query_params, queryset=numbers)
+            if not filterset.is_valid():
+                raise ValidationError(filterset.errors)
+            numbers, filters = filterset.qs, filterset.form.cleaned_data
+        numbers = numbers.order_by("id")
+        total = number_total(account=self.account, filters=filters, numbers=numbers)
         # Rows as dicts of exactly the Number object's columns: no model instances.
         page = self.paginator.paginate_queryset(numbers.values(*NUMBER_COLUMNS), request, view=self, total=total)
         return self.get_paginated_response(self.get_serializer(page, many=True).data)

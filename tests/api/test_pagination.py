@@ -340,3 +340,35 @@ def test_deep_pages_read_through_the_deferred_join_give_the_same_rows(api, accou
 
     assert deep == shallow
     assert [row["id"] for page in deep for row in page] == [number.id for number in numbers]
+
+
+def test_pages_nearer_the_end_are_read_backwards_with_the_same_rows(api, account, make_number, monkeypatch):
+    from kalem_site.api import pagination
+
+    numbers = [make_number(account) for _ in range(7)]
+    for threshold in (1000, 0):  # plain slices, then deferred joins
+        monkeypatch.setattr(pagination, "DEFERRED_JOIN_FROM", threshold)
+        pages = [api.get("/api/v1/numbers", {"per_page": 3, "page": page}).json()["data"] for page in (1, 2, 3)]
+        assert [[row["id"] for row in page] for page in pages] == [
+            [n.id for n in numbers[0:3]],
+            [n.id for n in numbers[3:6]],
+            [numbers[6].id],
+        ]
+
+
+def test_a_page_deep_in_the_middle_of_a_long_list_is_a_422(api, account, make_number, monkeypatch):
+    from kalem_site.api import pagination
+
+    monkeypatch.setattr(pagination, "MAX_PAGE_DEPTH", 2)
+    for _ in range(10):
+        make_number(account)
+    # 10 rows, one per page: page 4 starts 3 rows from the start and has 6 after it.
+    middle = api.get("/api/v1/numbers", {"per_page": 1, "page": 4})
+    near_start = api.get("/api/v1/numbers", {"per_page": 1, "page": 3})
+    near_end = api.get("/api/v1/numbers", {"per_page": 1, "page": 8})
+    past_end = api.get("/api/v1/numbers", {"per_page": 1, "page": 11})
+
+    assert middle.status_code == 422
+    assert list(middle.json()["error"]["fields"]) == ["page"]
+    assert near_start.status_code == near_end.status_code == past_end.status_code == 200
+    assert past_end.json()["data"] == []

@@ -1,0 +1,86 @@
+"""Query budgets of the numbers API (issue: performance and scale), the same however many
+rows a page holds: list ≤ 3 queries, get ≤ 2, update ≤ 4.
+
+Counted as production runs them: the test's own transaction turns each atomic block of a
+write into SAVEPOINT / RELEASE statements, which production (autocommit, BEGIN/COMMIT on the
+connection) does not send as queries, so those are left out. The rate limiter is off here
+(its counter is one Redis round trip, or one upsert without Redis)."""
+
+from contextlib import contextmanager
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+
+_TRANSACTION_CONTROL = ("SAVEPOINT", "RELEASE SAVEPOINT", "ROLLBACK TO SAVEPOINT")
+
+
+@contextmanager
+def queries():
+    with CaptureQueriesContext(connection) as context:
+        yield context
+    context.statements = [q["sql"] for q in context.captured_queries if not q["sql"].startswith(_TRANSACTION_CONTROL)]
+
+
+@pytest.fixture
+def filled(account, make_number, make_voice_agent, make_text_agent, make_trunk):
+    agents = [make_voice_agent(account) for _ in range(3)]
+    trunk = make_trunk(account)
+    return [
+        make_number(account, voice_agent=agents[i % 3], text_agent=make_text_agent(account), trunk=trunk)
+        for i in range(120)
+    ]
+
+
+def warm(api):
+    # A token's first use writes last_used_at (then at most once a minute): not part of a budget.
+    api.get("/api/v1/numbers", {"per_page": 1})
+
+
+@pytest.mark.parametrize(
+    "query", [{}, {"status": "active"}, {"search": "555"}, {"trunk_id": "none", "provider": "manual"}]
+)
+@pytest.mark.parametrize("per_page", [1, 100])
+def test_the_list_runs_at_most_3_queries(api, filled, query, per_page):
+    warm(api)
+    with queries() as captured:
+        response = api.get("/api/v1/numbers", {**query, "per_page": per_page})
+    assert response.status_code == 200
+    assert len(captured.statements) <= 3, captured.statements
+
+
+def test_the_list_query_count_does_not_depend_on_the_page_size(api, filled):
+    warm(api)
+    counts = []
+    for per_page in (1, 100):
+        with queries() as captured:
+            api.get("/api/v1/numbers", {"per_page": per_page})
+        counts.append(len(captured.statements))
+    assert counts[0] == counts[1] == 3  # the token, the total (from the tally), the page
+
+
+def test_a_get_runs_at_most_2_queries(api, filled):
+    warm(api)
+    with queries() as captured:
+        response = api.get(f"/api/v1/numbers/{filled[0].id}")
+    assert response.status_code == 200
+    assert len(captured.statements) <= 2, captured.statements
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        {"status": "inactive"},
+        {"provider": "twilio", "status": "inactive"},
+        {"voice_agent_id": None, "trunk_id": None},
+        "agent",
+    ],
+)
+def test_an_update_runs_at_most_4_queries(api, filled, make_voice_agent, account, body):
+    if body == "agent":
+        body = {"voice_agent_id": make_voice_agent(account).id}
+    warm(api)
+    with queries() as captured:
+        response = api.put(f"/api/v1/numbers/{filled[0].id}", body, format="json")
+    assert response.status_code == 200, response.json()
+    assert len(captured.statements) <= 4, captured.statements
