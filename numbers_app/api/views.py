@@ -35,7 +35,7 @@ class NumberViewSet(AccountScopedViewSet):
         numbers = numbers.order_by("id")
         total = number_total(account=self.account, filters=filters, numbers=numbers)
         # Rows as dicts of exactly the Number object's columns: no model instances.
-        page = self.paginator.paginate_queryset(numbers.values(*NUMBER_COLUMNS), request, view=self, total=total)
+        page = self.paginator.paginate_queryset(numbers, request, view=self, total=total, values=NUMBER_COLUMNS)
         return self.get_paginated_response(self.get_serializer(page, many=True).data)
 
     def perform_create(self, serializer):
