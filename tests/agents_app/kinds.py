@@ -5,8 +5,6 @@ from dataclasses import dataclass
 
 from agents_app.models import Agent, TextAgent, VoiceAgent
 
-AGENT_KEYS = ["id", "name", "description", "numbers_count", "created_at", "updated_at"]
-
 # 2025-01-15T10:30:00+00:00: UTC, whole seconds, explicit offset.
 TIMESTAMP = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\+00:00$")
 
@@ -32,10 +30,6 @@ TEXT = Kind(
     "/api/v1/text-agents", TextAgent, "make_text_agent", "text_agent", VoiceAgent, "make_voice_agent", "voice_agent"
 )
 KINDS = [VOICE, TEXT]
-
-
-def iso(value) -> str:
-    return value.strftime("%Y-%m-%dT%H:%M:%S+00:00")
 
 
 def assert_error(response, status: int, code: str) -> dict:

@@ -2,22 +2,7 @@
 
 import pytest
 
-from .kinds import AGENT_KEYS, KINDS, TIMESTAMP, Kind, assert_error, assert_validation_error
-
-
-@pytest.fixture(params=KINDS, ids=str)
-def kind(request) -> Kind:
-    return request.param
-
-
-@pytest.fixture
-def make_agent(request, kind):
-    return request.getfixturevalue(kind.factory)
-
-
-@pytest.fixture
-def make_other_agent(request, kind):
-    return request.getfixturevalue(kind.other_factory)
+from .kinds import AGENT_KEYS, TIMESTAMP, assert_error, assert_validation_error
 
 
 def test_it_creates_an_agent(api, account, kind):

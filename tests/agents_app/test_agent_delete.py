@@ -1,26 +1,9 @@
 """DELETE /api/v1/voice-agents/{id} and /api/v1/text-agents/{id} — API.md §6 (Delete: 204;
 the agent is unassigned from its numbers, the numbers stay), §1."""
 
-import pytest
-
 from numbers_app.models import PhoneNumber
 
-from .kinds import KINDS, Kind, assert_error
-
-
-@pytest.fixture(params=KINDS, ids=str)
-def kind(request) -> Kind:
-    return request.param
-
-
-@pytest.fixture
-def make_agent(request, kind):
-    return request.getfixturevalue(kind.factory)
-
-
-@pytest.fixture
-def make_other_agent(request, kind):
-    return request.getfixturevalue(kind.other_factory)
+from .kinds import assert_error
 
 
 def test_it_deletes_the_agent(api, account, kind, make_agent):

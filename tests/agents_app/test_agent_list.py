@@ -2,22 +2,7 @@
 
 import pytest
 
-from .kinds import AGENT_KEYS, KINDS, Kind, assert_validation_error, iso
-
-
-@pytest.fixture(params=KINDS, ids=str)
-def kind(request) -> Kind:
-    return request.param
-
-
-@pytest.fixture
-def make_agent(request, kind):
-    return request.getfixturevalue(kind.factory)
-
-
-@pytest.fixture
-def make_other_agent(request, kind):
-    return request.getfixturevalue(kind.other_factory)
+from .kinds import AGENT_KEYS, assert_validation_error, iso
 
 
 def ids(response) -> list[int]:

@@ -3,24 +3,9 @@ Update), §1, §2."""
 
 import pytest
 
-from .kinds import AGENT_KEYS, KINDS, Kind, assert_error, assert_validation_error
+from .kinds import AGENT_KEYS, Kind, assert_error, assert_validation_error
 
 METHODS = pytest.mark.parametrize("method", ["put", "patch"])
-
-
-@pytest.fixture(params=KINDS, ids=str)
-def kind(request) -> Kind:
-    return request.param
-
-
-@pytest.fixture
-def make_agent(request, kind):
-    return request.getfixturevalue(kind.factory)
-
-
-@pytest.fixture
-def make_other_agent(request, kind):
-    return request.getfixturevalue(kind.other_factory)
 
 
 @pytest.fixture

@@ -6,7 +6,6 @@ test client, so a change to the API that breaks a documented call breaks this fi
 import json
 import re
 import shlex
-from pathlib import Path
 from urllib.parse import urlsplit
 
 import pytest
@@ -14,6 +13,7 @@ from django.test import Client
 
 from kalem_site.accounts.services import token_create
 from numbers_app.models import PhoneNumber
+from tests.contract import API_MD, NUMBER_KEYS, TIMESTAMP
 
 pytestmark = pytest.mark.django_db
 
@@ -46,24 +46,6 @@ curl -X POST http://localhost:8000/api/v1/numbers/deactivate \\
 """
 
 EXAMPLES = [LIST_EXAMPLE, CREATE_EXAMPLE, UPDATE_EXAMPLE, DEACTIVATE_EXAMPLE]
-
-API_MD = Path("/work/shared/API.md")
-
-NUMBER_KEYS = [
-    "id",
-    "number",
-    "provider",
-    "status",
-    "voice_agent_id",
-    "voice_agent_name",
-    "text_agent_id",
-    "text_agent_name",
-    "trunk_id",
-    "trunk_name",
-    "created_at",
-    "updated_at",
-]
-TIMESTAMP = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\+00:00$")
 
 
 def substitute(example: str, token: str, *replacements: tuple[str, str]) -> str:

@@ -4,6 +4,7 @@ import pytest
 from drf_spectacular.validation import validate_schema
 
 from kalem_site.api.urls import router
+from tests.contract import NUMBER_KEYS
 
 METHODS = {
     "list": "get",
@@ -107,22 +108,8 @@ def test_lists_document_the_pagination_envelope_and_every_filter(schema):
 
 def test_the_number_object_has_exactly_the_contract_keys(schema):
     number = schema["components"]["schemas"]["Number"]
-    keys = [
-        "id",
-        "number",
-        "provider",
-        "status",
-        "voice_agent_id",
-        "voice_agent_name",
-        "text_agent_id",
-        "text_agent_name",
-        "trunk_id",
-        "trunk_name",
-        "created_at",
-        "updated_at",
-    ]
-    assert list(number["properties"]) == keys
-    assert number["required"] == keys
+    assert list(number["properties"]) == NUMBER_KEYS
+    assert number["required"] == NUMBER_KEYS
     assert number["additionalProperties"] is False
 
 

@@ -5,20 +5,6 @@ from datetime import UTC
 
 NUMBERS_URL = "/api/v1/numbers"
 
-NUMBER_KEYS = [
-    "id",
-    "number",
-    "provider",
-    "status",
-    "voice_agent_id",
-    "voice_agent_name",
-    "text_agent_id",
-    "text_agent_name",
-    "trunk_id",
-    "trunk_name",
-    "created_at",
-    "updated_at",
-]
 
 E164_MESSAGE = "Enter a phone number in E.164 format, e.g. +15551234567."
 

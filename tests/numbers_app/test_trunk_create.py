@@ -6,23 +6,10 @@ import re
 import pytest
 
 from numbers_app.models import SipTrunk
+from tests.contract import TRUNK_KEYS
 
 URL = "/api/v1/trunks"
 
-TRUNK_KEYS = [
-    "id",
-    "name",
-    "direction",
-    "auth_type",
-    "sip_uri",
-    "host",
-    "port",
-    "username",
-    "outbound_server",
-    "registered",
-    "created_at",
-    "updated_at",
-]
 TIMESTAMP = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\+00:00$")
 
 INBOUND_IP = {"name": "Main Inbound Trunk", "direction": "inbound", "auth_type": "ip", "host": "10.0.0.1"}

@@ -3,28 +3,9 @@
 import pytest
 
 from numbers_app.models import SipTrunk
+from tests.contract import TRUNK_KEYS, iso
 
 URL = "/api/v1/trunks"
-
-TRUNK_KEYS = [
-    "id",
-    "name",
-    "direction",
-    "auth_type",
-    "sip_uri",
-    "host",
-    "port",
-    "username",
-    "outbound_server",
-    "registered",
-    "created_at",
-    "updated_at",
-]
-
-
-def iso(value) -> str:
-    """The contract's timestamp format, computed independently of the API's field."""
-    return value.strftime("%Y-%m-%dT%H:%M:%S+00:00")
 
 
 def assert_not_found(response) -> None:

@@ -2,22 +2,9 @@
 
 import pytest
 
-URL = "/api/v1/trunks"
+from tests.contract import TRUNK_KEYS
 
-TRUNK_KEYS = [
-    "id",
-    "name",
-    "direction",
-    "auth_type",
-    "sip_uri",
-    "host",
-    "port",
-    "username",
-    "outbound_server",
-    "registered",
-    "created_at",
-    "updated_at",
-]
+URL = "/api/v1/trunks"
 
 
 def ids(response) -> list[int]:

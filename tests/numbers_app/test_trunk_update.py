@@ -7,23 +7,10 @@ import pytest
 from django.forms.models import model_to_dict
 
 from numbers_app.models import SipTrunk
+from tests.contract import TRUNK_KEYS
 
 URL = "/api/v1/trunks"
 
-TRUNK_KEYS = [
-    "id",
-    "name",
-    "direction",
-    "auth_type",
-    "sip_uri",
-    "host",
-    "port",
-    "username",
-    "outbound_server",
-    "registered",
-    "created_at",
-    "updated_at",
-]
 
 METHODS = pytest.mark.parametrize("method", ["put", "patch"])
 
