@@ -75,9 +75,7 @@ def number_list(request):
     filterset = NumberFilter(
         request.GET, queryset=PhoneNumber.objects.for_account(account).with_assignments().order_by("id")
     )
-    filterset.is_valid()  # invalid values are shown as errors and ignored
-    valid = {name: value for name, value in filterset.form.cleaned_data.items() if name not in filterset.errors}
-    total = number_total(account=account, filters=valid, numbers=filterset.qs)
+    total = number_total(account=account, filters=filterset.valid_values(), numbers=filterset.qs)
     per_page = _per_page(request)
     page = CountedPaginator(filterset.qs, per_page, count=total).get_page(request.GET.get("page"))
 

@@ -86,6 +86,12 @@ class NumberFilter(django_filters.FilterSet):
         model = PhoneNumber
         fields = ["search", "status", "voice_agent_id", "text_agent_id", "trunk_id", "provider"]
 
+    def valid_values(self) -> dict:
+        """The cleaned values of the filters that are valid; the dashboard shows the errors of
+        the others and ignores them (the API refuses them instead)."""
+        self.is_valid()
+        return {name: value for name, value in self.form.cleaned_data.items() if name not in self.errors}
+
 
 class TrunkFilter(django_filters.FilterSet):
     direction = choice_filter(SipTrunk.Direction.choices)

@@ -1,12 +1,8 @@
 """The two agent kinds of API.md §6, for tests that run once per kind."""
 
-import re
 from dataclasses import dataclass
 
 from agents_app.models import Agent, TextAgent, VoiceAgent
-
-# 2025-01-15T10:30:00+00:00: UTC, whole seconds, explicit offset.
-TIMESTAMP = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\+00:00$")
 
 
 @dataclass(frozen=True)

@@ -2,7 +2,9 @@
 
 import pytest
 
-from .kinds import AGENT_KEYS, TIMESTAMP, assert_error, assert_validation_error
+from tests.contract import AGENT_KEYS, TIMESTAMP
+
+from .kinds import assert_error, assert_validation_error
 
 
 def test_it_creates_an_agent(api, account, kind):

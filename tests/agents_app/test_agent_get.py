@@ -2,7 +2,9 @@
 
 import pytest
 
-from .kinds import AGENT_KEYS, assert_error, iso
+from tests.contract import AGENT_KEYS, iso
+
+from .kinds import assert_error
 
 
 def assert_not_found(response) -> None:

@@ -3,7 +3,9 @@ Update), §1, §2."""
 
 import pytest
 
-from .kinds import AGENT_KEYS, Kind, assert_error, assert_validation_error
+from tests.contract import AGENT_KEYS
+
+from .kinds import Kind, assert_error, assert_validation_error
 
 METHODS = pytest.mark.parametrize("method", ["put", "patch"])
 

@@ -9,16 +9,9 @@ from rest_framework.test import APIClient
 
 from conftest import next_e164
 from numbers_app.models import PhoneNumber
+from tests.contract import NUMBER_KEYS
 
-from .contract import (
-    E164_MESSAGE,
-    NUMBER_KEYS,
-    NUMBERS_URL,
-    TIMESTAMP_PATTERN,
-    assert_error,
-    assert_validation_error,
-    number_json,
-)
+from .contract import E164_MESSAGE, NUMBERS_URL, TIMESTAMP_PATTERN, assert_error, assert_validation_error, number_json
 
 
 def test_the_contract_example_request_creates_a_number(api, account, make_voice_agent, make_trunk):

@@ -6,8 +6,9 @@ from datetime import UTC, datetime, timedelta, timezone
 import pytest
 
 from numbers_app.models import PhoneNumber
+from tests.contract import NUMBER_KEYS
 
-from .contract import NUMBER_KEYS, TIMESTAMP_PATTERN, assert_error, number_json, number_url
+from .contract import TIMESTAMP_PATTERN, assert_error, number_json, number_url
 
 
 def test_it_returns_the_number_object(api, account, make_number, make_voice_agent, make_trunk):

@@ -3,8 +3,9 @@
 import pytest
 
 from numbers_app.models import PhoneNumber
+from tests.contract import NUMBER_KEYS
 
-from .contract import NUMBER_KEYS, NUMBERS_URL, assert_error, assert_validation_error, number_json
+from .contract import NUMBERS_URL, assert_error, assert_validation_error, number_json
 
 BASE = "http://testserver/api/v1/numbers"
 
