@@ -19,12 +19,18 @@ class AgentAdmin(admin.ModelAdmin):
     def save_model(self, request, obj, form, change):
         fields = {"name": form.cleaned_data["name"], "description": form.cleaned_data["description"]}
         if change:
-            services.agent_update(agent=obj, **fields)
+            services.agent_update(
+                agent=self.model.objects.get(pk=obj.pk), **fields
+            )  # obj holds the form's values already
         else:
             obj.pk = services.agent_create(model=self.model, account=form.cleaned_data["account"], **fields).pk
 
     def delete_model(self, request, obj):
         services.agent_delete(agent=obj)
+
+    def delete_queryset(self, request, queryset):
+        for agent in queryset:
+            services.agent_delete(agent=agent)
 
 
 admin.site.register(VoiceAgent, AgentAdmin)

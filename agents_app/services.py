@@ -5,6 +5,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from kalem_site.accounts.models import Account
+from kalem_site.db import save_changed_fields
 
 from .models import Agent
 
@@ -16,15 +17,19 @@ def _validate_agent(agent: Agent) -> None:
     agent.full_clean(exclude=["account"], validate_unique=False, validate_constraints=False)
 
 
-def _save_unique(agent: Agent) -> None:
-    """Save, turning the per-account unique name rule (checked by the database, so that two
-    concurrent writers cannot both win) into a field error."""
+def _save_unique(agent: Agent, changed: list[str] | None = None) -> None:
+    """Save a new agent, or the `changed` fields of an existing one, turning the per-account
+    unique name rule (checked by the database, so that two concurrent writers cannot both
+    win) into a field error."""
     duplicate = type(agent).objects.filter(account_id=agent.account_id, name=agent.name).exclude(pk=agent.pk)
     if duplicate.exists():
         raise ValidationError({"name": f"A {agent.kind_label} with this name already exists."})
     try:
         with transaction.atomic():
-            agent.save()
+            if changed is None:
+                agent.save()
+            else:
+                save_changed_fields(agent, changed)
     except IntegrityError:
         if duplicate.exists():
             raise ValidationError({"name": f"A {agent.kind_label} with this name already exists."}) from None
@@ -45,10 +50,11 @@ def agent_update(*, agent: Agent, **changes) -> Agent:
     unknown = set(changes) - {"name", "description"}
     if unknown:
         raise TypeError(f"agent_update() got unexpected fields: {sorted(unknown)}")
+    before = {field: getattr(agent, field) for field in changes}
     for field, value in changes.items():
         setattr(agent, field, value)
     _validate_agent(agent)
-    _save_unique(agent)
+    _save_unique(agent, changed=[field for field in changes if getattr(agent, field) != before[field]])
     return agent
 
 

@@ -4,6 +4,7 @@ the `model` the URLconf passes in."""
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
+from django.http import Http404
 from django.shortcuts import redirect, render
 from django.template.defaultfilters import pluralize
 
@@ -47,7 +48,11 @@ def agent_form(request, model: type[Agent], pk: int | None = None):
             else:
                 agent = services.agent_create(model=model, account=request.user.account, **form.cleaned_data)
         except ValidationError as error:
+            if agent:
+                agent.refresh_from_db()  # the page shows the stored agent, the form what was sent
             apply_service_errors(form, error)
+        except model.DoesNotExist:  # deleted while the form was being sent
+            raise Http404 from None
         else:
             messages.success(request, f"{model.kind_title} {agent.name} saved.")
             return redirect(f"{_context(model)['namespace']}:list")

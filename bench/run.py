@@ -366,9 +366,11 @@ APPROACH = """
   dashboard's facet counts are grouped sums over it. With a search, the total is a real
   COUNT(\\*) of the matching rows.
 - **Pages as a deferred join, from the nearer end.** A page is first a narrow id query on the
-  `(account, id)` index, then the full rows of those ids. Pages in the second half of a list
-  are read backwards from its end, so the first and the last page cost the same; a page more
-  than 100,000 rows from both ends is refused (422), which bounds the cost of any page.
+  `(account, id)` index, then the full rows of those ids (the narrow query also keeps the
+  planner on that index: costing the wide joined query, it walked the primary key past other
+  accounts' rows instead, 40 ms instead of 1 ms at 1M). Pages in the second half of a list are
+  read backwards from its end, so the first and the last page cost the same, and a page in the
+  middle of N rows skips at most N/2 index entries. Every page is served (API.md §3).
 - **Search** uses a trigram GIN index on PostgreSQL (`LIKE '%555%'`).
 - **Per request:** two queries for a get (token, object), three for a list (token, total,
   page), four for an update; the rate limit is one Redis round trip.

@@ -22,7 +22,7 @@ def parse_rate(value: str) -> Rate | None:
     if value.strip().lower() in {"off", "none", ""}:
         return None
     match = _RATE_RE.fullmatch(value)
-    if not match or int(match.group(1)) < 1:
+    if not match or int(match.group(1)) < 1 or int(match.group(2) or 1) < 1:
         raise ValueError(f"API_RATE_LIMIT must look like 1000/hour or be off, not {value!r}.")
     multiple = int(match.group(2) or 1)
     return Rate(limit=int(match.group(1)), period=multiple * _PERIODS[match.group(3).lower()])

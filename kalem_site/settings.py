@@ -184,6 +184,7 @@ REST_FRAMEWORK = {
     "DEFAULT_PERMISSION_CLASSES": ["kalem_site.api.permissions.TokenPermission"],
     "DEFAULT_PARSER_CLASSES": ["kalem_site.api.parsers.JSONObjectParser"],
     "DEFAULT_RENDERER_CLASSES": ["kalem_site.api.renderers.ORJSONRenderer"],
+    "DEFAULT_CONTENT_NEGOTIATION_CLASS": "kalem_site.api.negotiation.AlwaysJSON",
     "DEFAULT_PAGINATION_CLASS": "kalem_site.api.pagination.PageNumberPagination",
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
     "EXCEPTION_HANDLER": "kalem_site.api.exceptions.api_exception_handler",

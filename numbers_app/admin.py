@@ -22,7 +22,7 @@ class PhoneNumberAdminForm(forms.ModelForm):
         account = cleaned.get("account") if "account" in self.fields else self.instance.account
         if account is not None:
             try:
-                services._check_same_account(account.id, {f: cleaned.get(f) for f in services.ASSIGNMENT_FIELDS})
+                services.check_same_account(account.id, {f: cleaned.get(f) for f in services.ASSIGNMENT_FIELDS})
             except ValidationError as error:
                 self.add_error(None, error)
         return cleaned
@@ -47,7 +47,10 @@ class PhoneNumberAdmin(admin.ModelAdmin):
     def save_model(self, request, obj, form, change):
         fields = {name: form.cleaned_data[name] for name in ("provider", "voice_agent", "text_agent", "trunk")}
         if change:
-            services.number_update(number=obj, status=form.cleaned_data["status"], **fields)
+            # The form has already copied its values onto obj; the service compares against
+            # the stored row to know what changed.
+            stored = PhoneNumber.objects.get(pk=obj.pk)
+            services.number_update(number=stored, status=form.cleaned_data["status"], **fields)
         else:
             created = services.number_create(
                 account=form.cleaned_data["account"], number=form.cleaned_data["number"], **fields
@@ -60,6 +63,11 @@ class PhoneNumberAdmin(admin.ModelAdmin):
 
     def delete_model(self, request, obj):
         services.number_delete(number=obj)
+
+    def delete_queryset(self, request, queryset):
+        # The "delete selected" action, through the service like every other write.
+        for number in queryset:
+            services.number_delete(number=number)
 
     def _set_status(self, request, queryset, *, active: bool) -> None:
         changed = 0
@@ -108,9 +116,22 @@ class SipTrunkAdmin(admin.ModelAdmin):
     def save_model(self, request, obj, form, change):
         fields = {name: form.cleaned_data[name] for name in TrunkForm.Meta.fields}
         if change:
-            services.trunk_update(trunk=obj, **fields)
+            services.trunk_update(
+                trunk=SipTrunk.objects.get(pk=obj.pk), **fields
+            )  # obj holds the form's values already
         else:
             obj.pk = services.trunk_create(account=form.cleaned_data["account"], **fields).pk
 
+    def get_fields(self, request, obj=None):
+        fields = super().get_fields(request, obj)
+        if obj is not None and not self.has_change_permission(request, obj):
+            # A view-only page shows every field as text: the password must not be one of them.
+            fields = [field for field in fields if field != "password"]
+        return fields
+
     def delete_model(self, request, obj):
         services.trunk_delete(trunk=obj)
+
+    def delete_queryset(self, request, queryset):
+        for trunk in queryset:
+            services.trunk_delete(trunk=trunk)

@@ -37,12 +37,15 @@ def parse_e164(value: object) -> str:
 
 
 def normalize_number(value: object) -> str:
-    """Accept common formatting of an international number (`+1 (555) 123-4567`, `+1.555…`)
-    and return its E.164 form."""
+    """Accept common formatting of an international number (`+1 (555) 123-4567`, `+1.555…`,
+    or `00` for the `+`) and return its E.164 form."""
     if not isinstance(value, str):
         raise ValidationError(E164_MESSAGE, code="invalid")
+    value = value.strip()
+    if value.startswith("00"):
+        value = "+" + value[2:]
     compact = _PUNCTUATION_RE.sub("", value)
-    if not value.strip().startswith("+") or not compact.isascii() or not compact.isdigit():
+    if not value.startswith("+") or not compact.isascii() or not compact.isdigit():
         raise ValidationError(E164_MESSAGE, code="invalid")
     return parse_e164("+" + compact)
 

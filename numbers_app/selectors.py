@@ -67,3 +67,17 @@ def number_total(*, account: Account, filters: dict, numbers) -> int:
     if tally is None:
         return numbers.count()
     return tally.aggregate(total=Sum("count"))["total"] or 0
+
+
+def number_routing(number: PhoneNumber) -> tuple[bool, list[str]]:
+    """Whether a call to or from the number can reach an agent, and if not, why: what a call
+    router or an operator asks first when a call does not arrive. Manual numbers reach us
+    through a SIP trunk; Twilio numbers are routed by Twilio."""
+    reasons = []
+    if number.status != PhoneNumber.Status.ACTIVE:
+        reasons.append("The number is inactive.")
+    if number.voice_agent_id is None and number.text_agent_id is None:
+        reasons.append("No voice agent or text agent is assigned.")
+    if number.provider == PhoneNumber.Provider.MANUAL and number.trunk_id is None:
+        reasons.append("Manual numbers are routed through a SIP trunk, and none is assigned.")
+    return not reasons, reasons

@@ -8,6 +8,7 @@ from django.utils import timezone
 
 from agents_app.models import TextAgent, VoiceAgent
 from kalem_site.accounts.models import Account
+from kalem_site.db import save_changed_fields
 
 from .models import PhoneNumber, SipTrunk
 from .phone import parse_e164
@@ -28,7 +29,7 @@ def _check_choices(values: dict) -> None:
         raise ValidationError(errors)
 
 
-def _check_same_account(account_id: int, assignments: dict) -> None:
+def check_same_account(account_id: int, assignments: dict) -> None:
     """Agents and trunks must belong to the number's account. Callers look them up in the
     account already; this keeps every other caller (admin, commands) honest too."""
     errors = {}
@@ -56,7 +57,7 @@ def number_create(
         raise ValidationError({"number": error.messages}) from None
     _check_choices({"provider": provider})
     assignments = {"voice_agent": voice_agent, "text_agent": text_agent, "trunk": trunk}
-    _check_same_account(account.id, assignments)
+    check_same_account(account.id, assignments)
     phone_number = PhoneNumber(account=account, number=number, provider=provider, **assignments)
     try:
         # A savepoint, so that losing a race to the unique constraint leaves the outer
@@ -87,12 +88,11 @@ def number_update(*, number: PhoneNumber, **changes) -> PhoneNumber:
     if unknown:
         raise TypeError(f"number_update() got unexpected fields: {sorted(unknown)}")
     _check_choices(changes)
-    _check_same_account(number.account_id, changes)
+    check_same_account(number.account_id, changes)
     changed = [field for field, value in changes.items() if _current_value(number, field) != _comparable(value)]
-    if changed:
-        for field in changed:
-            setattr(number, field, changes[field])
-        number.save(update_fields=[*changed, "updated_at"])
+    for field in changed:
+        setattr(number, field, changes[field])
+    save_changed_fields(number, changed)
     return number
 
 
@@ -111,12 +111,10 @@ def number_delete(*, number: PhoneNumber) -> None:
 TRUNK_FIELDS = ("name", "direction", "auth_type", "host", "port", "username", "password", "outbound_server")
 
 
-def _validate_and_save_trunk(trunk: SipTrunk) -> SipTrunk:
+def _validate_trunk(trunk: SipTrunk) -> None:
     trunk.name = (trunk.name or "").strip()
     # Field rules and SipTrunk.clean()'s conditional rules; the account is set by the caller.
     trunk.full_clean(exclude=["account"], validate_unique=False, validate_constraints=False)
-    trunk.save()
-    return trunk
 
 
 @transaction.atomic
@@ -124,7 +122,10 @@ def trunk_create(*, account: Account, **fields) -> SipTrunk:
     unknown = set(fields) - set(TRUNK_FIELDS)
     if unknown:
         raise TypeError(f"trunk_create() got unexpected fields: {sorted(unknown)}")
-    return _validate_and_save_trunk(SipTrunk(account=account, **fields))
+    trunk = SipTrunk(account=account, **fields)
+    _validate_trunk(trunk)
+    trunk.save()
+    return trunk
 
 
 @transaction.atomic
@@ -133,9 +134,12 @@ def trunk_update(*, trunk: SipTrunk, **changes) -> SipTrunk:
     unknown = set(changes) - set(TRUNK_FIELDS)
     if unknown:
         raise TypeError(f"trunk_update() got unexpected fields: {sorted(unknown)}")
+    before = {field: getattr(trunk, field) for field in changes}
     for field, value in changes.items():
         setattr(trunk, field, value)
-    return _validate_and_save_trunk(trunk)
+    _validate_trunk(trunk)
+    save_changed_fields(trunk, [field for field in changes if getattr(trunk, field) != before[field]])
+    return trunk
 
 
 @transaction.atomic
@@ -154,7 +158,7 @@ def number_bulk_update(*, account: Account, ids: list[int], **changes) -> int:
     if unknown or not changes:
         raise TypeError(f"number_bulk_update() needs fields of {NUMBER_UPDATABLE_FIELDS}, got {sorted(changes)}")
     _check_choices(changes)
-    _check_same_account(account.id, changes)
+    check_same_account(account.id, changes)
     numbers = PhoneNumber.objects.for_account(account).filter(pk__in=ids)
     # Only rows whose value differs count as changed (and get a new updated_at).
     unchanged = Q()

@@ -3,6 +3,7 @@
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
+from django.http import Http404
 from django.shortcuts import redirect, render
 from django.template.defaultfilters import pluralize
 from django.urls import reverse
@@ -22,7 +23,7 @@ from . import services
 from .api.filters import UNASSIGNED, NumberFilter, TrunkFilter
 from .forms import PER_PAGE_CHOICES, BulkActionForm, NumberCreateForm, NumberUpdateForm, TrunkForm
 from .models import PhoneNumber, SipTrunk
-from .selectors import FACET_COLUMNS, number_facet_counts, number_total
+from .selectors import FACET_COLUMNS, number_facet_counts, number_routing, number_total
 
 
 class CountedPaginator(Paginator):
@@ -151,10 +152,17 @@ def number_detail(request, pk: int):
             services.number_update(number=number, **form.cleaned_data)
         except ValidationError as error:
             apply_service_errors(form, error)
+        except PhoneNumber.DoesNotExist:  # deleted while the form was being sent
+            raise Http404 from None
         else:
             messages.success(request, f"Number {number.number} saved.")
             return redirect("numbers:detail", pk=number.pk)
-    return render(request, "numbers_app/number_detail.html", {"number": number, "form": form})
+    routable, reasons = number_routing(number)
+    return render(
+        request,
+        "numbers_app/number_detail.html",
+        {"number": number, "form": form, "routable": routable, "routing_reasons": reasons},
+    )
 
 
 @account_required
@@ -247,7 +255,11 @@ def trunk_form(request, pk: int | None = None):
             else:
                 trunk = services.trunk_create(account=account, **form.changes())
         except ValidationError as error:
+            if pk:
+                trunk.refresh_from_db()  # the page shows the stored trunk, the form what was sent
             apply_service_errors(form, error)
+        except SipTrunk.DoesNotExist:  # deleted while the form was being sent
+            raise Http404 from None
         else:
             messages.success(request, f"SIP trunk {trunk.name} saved.")
             return redirect("trunks:list")

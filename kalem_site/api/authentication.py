@@ -28,14 +28,26 @@ class MalformedHeader(ValueError):
     pass
 
 
-def token_from_header(header: str) -> ApiToken | None:
-    """The usable token that an `Authorization: Bearer <token>` header names, or None.
+def bearer_token(header: str) -> str | None:
+    """The token of an `Authorization: Bearer <token>` header; None when there is no header.
 
     Raises MalformedHeader when the header is not of that form."""
+    if not header:
+        return None
     scheme, _, plaintext = header.strip().partition(" ")
     plaintext = plaintext.strip()
     if scheme.lower() != "bearer" or not plaintext or " " in plaintext:
         raise MalformedHeader
+    return plaintext
+
+
+def token_from_header(header: str) -> ApiToken | None:
+    """The usable token that an `Authorization: Bearer <token>` header names, or None.
+
+    Raises MalformedHeader when the header is not of that form."""
+    plaintext = bearer_token(header)
+    if plaintext is None:
+        return None
     token = ApiToken.objects.select_related("account").filter(digest=hash_token(plaintext)).first()
     return token if token is not None and token.is_usable else None
 

@@ -1,8 +1,9 @@
 """One exception handler that turns every error of an API view into the error envelope."""
 
+from django.core.exceptions import ObjectDoesNotExist, RequestDataTooBig, SuspiciousOperation
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
-from django.core.exceptions import RequestDataTooBig, SuspiciousOperation
 from django.core.exceptions import ValidationError as DjangoValidationError
+from django.db import IntegrityError
 from django.http import Http404
 from rest_framework import exceptions, status
 from rest_framework.response import Response
@@ -20,6 +21,12 @@ class PayloadTooLarge(exceptions.APIException):
     status_code = status.HTTP_413_REQUEST_ENTITY_TOO_LARGE
     default_detail = "The request body is too large."
     default_code = "payload_too_large"
+
+
+class Conflict(exceptions.APIException):
+    status_code = status.HTTP_409_CONFLICT
+    default_detail = "The request conflicted with a concurrent change and was not applied; retry it."
+    default_code = "conflict"
 
 
 def _printable(text) -> str:
@@ -53,8 +60,12 @@ def api_exception_handler(exc: Exception, context: dict) -> Response:
     if isinstance(exc, (exceptions.ValidationError, DjangoValidationError)):
         detail = exc.detail if isinstance(exc, exceptions.ValidationError) else exc
         return Response(error_body(422, fields=validation_fields(detail)), status=422)
-    if isinstance(exc, Http404):
+    if isinstance(exc, (Http404, ObjectDoesNotExist)):  # the latter: deleted while this request ran
         exc = exceptions.NotFound()
+    elif isinstance(exc, IntegrityError):
+        # A concurrent change broke a database rule this request relied on, e.g. the agent it
+        # assigns was deleted before the commit: nothing was written, and a retry will say why.
+        exc = Conflict()
     elif isinstance(exc, DjangoPermissionDenied):
         exc = exceptions.PermissionDenied()
     elif isinstance(exc, RequestDataTooBig):

@@ -8,6 +8,7 @@ per account: another account's identical key is a different key.
 """
 
 import hashlib
+import random
 import re
 from datetime import timedelta
 
@@ -28,6 +29,8 @@ RETENTION = timedelta(hours=24)
 # worker; a retry may then run again rather than get 409 for a day.
 ABANDONED_AFTER = timedelta(minutes=5)
 _VALID_KEY = re.compile(IDEMPOTENCY_KEY_REGEX)
+# One claim in a hundred also purges every expired record, so they never pile up.
+PURGE_CHANCE = 0.01
 
 
 def _fingerprint(request, body: bytes) -> str:
@@ -53,15 +56,15 @@ class IdempotencyMiddleware:
         key = request.META.get(HEADER)
         if key is None or request.method != "POST" or not request.path.startswith("/api/"):
             return self.get_response(request)
-        if not _VALID_KEY.fullmatch(key):
-            fields = {"Idempotency-Key": ["Use 1 to 255 visible ASCII characters, e.g. a UUID."]}
-            return JsonResponse(error_body(422, fields=fields), status=422)
         try:
             token = token_from_header(request.META.get("HTTP_AUTHORIZATION", ""))
         except MalformedHeader:
             token = None
         if token is None or token.read_only:
             return self.get_response(request)  # the view answers 401 or 403 and stores nothing
+        if not _VALID_KEY.fullmatch(key):
+            fields = {"Idempotency-Key": ["Use 1 to 255 visible ASCII characters, e.g. a UUID."]}
+            return JsonResponse(error_body(422, fields=fields), status=422)
         try:
             body = request.body
         except RequestDataTooBig:
@@ -82,7 +85,11 @@ class IdempotencyMiddleware:
     @staticmethod
     def _claim(account, key: str, fingerprint: str) -> tuple[IdempotencyRecord | None, HttpResponse | None]:
         now = timezone.now()
-        IdempotencyRecord.objects.filter(account=account, key=key, created_at__lt=now - RETENTION).delete()
+        expired = IdempotencyRecord.objects.filter(created_at__lt=now - RETENTION)
+        if random.random() < PURGE_CHANCE:
+            expired.delete()  # now and then, every account's expired records
+        else:
+            expired.filter(account=account, key=key).delete()
         try:
             with transaction.atomic():
                 return IdempotencyRecord.objects.create(account=account, key=key, fingerprint=fingerprint), None

@@ -9,10 +9,6 @@ from rest_framework.exceptions import ValidationError
 from rest_framework.response import Response
 
 DEFAULT_PER_PAGE = 15
-# How far from the nearer end of a list a page may start. Every page is read from the end it
-# is nearer to, so the cost of a page is bounded by skipping this many index entries, however
-# long the list (first and last pages are always cheap).
-MAX_PAGE_DEPTH = 100_000
 
 
 def _slice(queryset, offset: int, size: int, values) -> list:
@@ -69,15 +65,6 @@ class PageNumberPagination(pagination.BasePagination):
         offset = (self.page - 1) * self.per_page
         size = min(self.per_page, self.total - offset)
         after = self.total - offset - size  # rows after this page
-        if min(offset, after) > MAX_PAGE_DEPTH:
-            raise ValidationError(
-                {
-                    "page": [
-                        f"Pages more than {MAX_PAGE_DEPTH:,} rows from both ends of the list are not served; "
-                        "narrow the list with filters or a search."
-                    ]
-                }
-            )
         if offset <= after:
             return _slice(queryset, offset, size, values)
         # Nearer the end: read backwards from the last row, then put the page back in order.

@@ -11,8 +11,9 @@ from .exceptions import PayloadTooLarge
 class JSONObjectParser(parsers.JSONParser):
     """UTF-8 JSON bodies holding one JSON object; bodies over the configured size are refused.
 
-    The whole body is read (up to the limit) before decoding, so the limit holds however the
-    client sends it, chunked included."""
+    The whole body is read (up to the limit) before decoding, so the limit holds whatever the
+    Content-Length claims. (Chunked bodies without a Content-Length are refused earlier, by
+    AccountScopedViewSet.initial.)"""
 
     def parse(self, stream, media_type=None, parser_context=None):
         limit = settings.DATA_UPLOAD_MAX_MEMORY_SIZE

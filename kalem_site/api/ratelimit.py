@@ -3,10 +3,9 @@ sees the same number: in Redis when REDIS_URL is set, otherwise in a database ta
 
 Fixed windows aligned to the clock: with `1000/hour`, each token may make 1000 requests
 between 10:00:00 and 10:59:59, and so on. The counter is one atomic increment per request.
-Requests without a token are counted per client address, so guessing tokens is limited too.
+Requests without a (well-formed) token are counted per client address.
 """
 
-import hashlib
 import logging
 import random
 import time
@@ -16,20 +15,25 @@ from django.core.cache import caches
 from django.db import connections, router
 from django.http import JsonResponse
 
-from kalem_site.accounts.models import RateLimitCounter
+from kalem_site.accounts.models import RateLimitCounter, hash_token
 from kalem_site.rates import parse_rate
 
+from .authentication import MalformedHeader, bearer_token
 from .errors import error_body
 
 logger = logging.getLogger("kalem_site.api")
 
 
 def client_identity(request) -> str:
-    """The bearer token (as a digest: the cache never sees a plaintext token), or the
-    client's address when there is none."""
-    header = request.META.get("HTTP_AUTHORIZATION", "")
-    if header:
-        return "t:" + hashlib.sha256(header.strip().encode("utf-8", "surrogatepass")).hexdigest()
+    """The bearer token (as its digest: the cache never sees a plaintext token), or the
+    client's address when there is none, or no well-formed one. However the header is spelt
+    (`bearer`, extra spaces), one token is one budget."""
+    try:
+        plaintext = bearer_token(request.META.get("HTTP_AUTHORIZATION", ""))
+    except MalformedHeader:
+        plaintext = None
+    if plaintext:
+        return "t:" + hash_token(plaintext)
     return "a:" + request.META.get("REMOTE_ADDR", "")
 
 

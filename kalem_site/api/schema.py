@@ -51,13 +51,14 @@ class AutoSchema(SpectacularAutoSchema):
         if self._is_detail():
             statuses.add(404)
         if self.method in ("POST", "PUT", "PATCH", "DELETE"):
-            statuses.add(403)
+            statuses |= {403, 409}  # read-only token; a concurrent change (or a retry still running)
         if self.method in ("POST", "PUT", "PATCH"):
             statuses |= {413, 415, 422}
         if self.method == "POST":
-            statuses |= {404, 409}  # activate/deactivate of an unknown number; a retry still running
+            statuses.add(404)  # activate/deactivate of an unknown number
         if self.method == "GET" and not self._is_detail():
             statuses.add(422)  # invalid filters or pagination
+        statuses |= getattr(self.view, "schema_error_statuses", {}).get(getattr(self.view, "action", None), set())
         return sorted(statuses)
 
     def _get_response_bodies(self, direction="response"):

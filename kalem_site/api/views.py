@@ -3,7 +3,7 @@
 from django.http import Http404, JsonResponse
 from django.views.decorators.csrf import csrf_exempt
 from rest_framework import viewsets
-from rest_framework.exceptions import NotFound
+from rest_framework.exceptions import NotFound, ParseError
 
 from kalem_site.accounts.models import Account
 
@@ -29,6 +29,14 @@ class AccountScopedViewSet(viewsets.ModelViewSet):
         if self.request is not None and self.request.auth is not None:
             context["account"] = self.account
         return context
+
+    def initial(self, request, *args, **kwargs):
+        super().initial(request, *args, **kwargs)  # authentication and permissions first
+        # Django reads a body only up to its Content-Length; a chunked body without one would
+        # be silently dropped, and the write would run as if nothing had been sent.
+        chunked = request.META.get("HTTP_TRANSFER_ENCODING", "").lower() == "chunked"
+        if chunked and not request.META.get("CONTENT_LENGTH") and request.method in ("POST", "PUT", "PATCH"):
+            raise ParseError("Send the body with a Content-Length header; chunked bodies are not accepted.")
 
     def filter_queryset(self, queryset):
         # Query-parameter filters belong to the list; a single object is found by its id alone

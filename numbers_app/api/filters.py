@@ -54,7 +54,11 @@ class DigitsSearchField(forms.CharField):
         super().__init__(**{**kwargs, "strip": False})
 
     def to_python(self, value):
-        return search_digits(super().to_python(value))
+        value = super().to_python(value)
+        if self.max_length is not None and len(value) > self.max_length:
+            # Counted on what was typed, punctuation included (the schema's maxLength).
+            raise ValidationError(f"Search with at most {self.max_length} characters.", code="max_length")
+        return search_digits(value)
 
 
 @extend_schema_field({"type": "string", "pattern": SEARCH_REGEX, "maxLength": 32})

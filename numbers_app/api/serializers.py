@@ -14,6 +14,7 @@ from kalem_site.api.fields import (
 
 from ..models import PhoneNumber, SipTrunk
 from ..phone import E164_MESSAGE, E164_REGEX, normalize_number, parse_e164
+from ..selectors import number_routing
 
 # The Number object, once: each key of the contract in its order, and the lookup its value
 # comes from. The list reads exactly these columns with `.values(*NUMBER_COLUMNS)` (no model
@@ -101,8 +102,21 @@ class NumberSerializer(serializers.Serializer):
         return attrs
 
 
+class NumberRoutingSerializer(NumberSerializer):
+    """The Number object plus the routing verdict (`routable`, and the `reasons` it is not)."""
+
+    routable = serializers.BooleanField(read_only=True)
+    reasons = serializers.ListField(child=serializers.CharField(), read_only=True)
+
+    def to_representation(self, number) -> dict:
+        data = super().to_representation(number)
+        data["routable"], data["reasons"] = number_routing(number)
+        return data
+
+
 class NumberLookupSerializer(serializers.Serializer):
-    """Body of activate/deactivate: a number in the caller's account, in any common format."""
+    """A number in the caller's account, in any common format: the body of activate and
+    deactivate, the query of lookup."""
 
     number = StrictCharField(trim_whitespace=False, max_length=32, error_messages={"invalid": E164_MESSAGE})
 

@@ -1,5 +1,5 @@
 from django.shortcuts import get_object_or_404
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework.decorators import action
 from rest_framework.exceptions import ValidationError
 from rest_framework.response import Response
@@ -10,7 +10,13 @@ from .. import services
 from ..models import PhoneNumber, SipTrunk
 from ..selectors import number_total
 from .filters import NumberFilter, TrunkFilter
-from .serializers import NUMBER_COLUMNS, NumberLookupSerializer, NumberSerializer, TrunkSerializer
+from .serializers import (
+    NUMBER_COLUMNS,
+    NumberLookupSerializer,
+    NumberRoutingSerializer,
+    NumberSerializer,
+    TrunkSerializer,
+)
 
 
 class NumberViewSet(AccountScopedViewSet):
@@ -19,6 +25,8 @@ class NumberViewSet(AccountScopedViewSet):
 
     queryset = PhoneNumber.objects.none()  # the model, for the schema; get_queryset() scopes
     object_names = ("number", "numbers")
+    # Besides the errors every operation of its kind can answer with (kalem_site.api.schema).
+    schema_error_statuses = {"lookup": {404}}
     serializer_class = NumberSerializer
     filterset_class = NumberFilter
 
@@ -73,6 +81,29 @@ class NumberViewSet(AccountScopedViewSet):
     @action(detail=False, methods=["post"])
     def deactivate(self, request):
         return self._set_status(request, active=False)
+
+    @extend_schema(
+        summary="Look up a number's routing",
+        description=(
+            "The Number object of a number of the account (any common formatting, normalised to E.164), "
+            "plus `routable`: true only if it is active, has a voice or text agent, and, for manual "
+            "(trunk-routed) numbers, a SIP trunk; `reasons` says what is missing."
+        ),
+        parameters=[
+            OpenApiParameter("number", str, OpenApiParameter.QUERY, required=True, description="e.g. +1 (555) 123-4567")
+        ],
+        responses=NumberRoutingSerializer,
+    )
+    @action(detail=False, methods=["get"])
+    def lookup(self, request):
+        query = request.query_params.dict()
+        if query.get("number", "")[:1] == " ":
+            # `?number=+1555…` with the `+` not percent-encoded arrives as a space.
+            query["number"] = "+" + query["number"][1:]
+        lookup = NumberLookupSerializer(data=query)
+        lookup.is_valid(raise_exception=True)
+        number = get_object_or_404(self.get_queryset(), number=lookup.validated_data["number"])
+        return Response(NumberRoutingSerializer(number, context=self.get_serializer_context()).data)
 
 
 class TrunkViewSet(AccountScopedViewSet):

@@ -503,3 +503,77 @@ def test_every_collection_accepts_a_trailing_slash(api, resource):
     assert [row["id"] for row in listing.json()["data"]] == [created.json()["id"]]
     deleted = api.delete(f"/api/v1/{resource}/{created.json()['id']}/")
     assert deleted.status_code == 204
+
+
+# Regressions from review: races, content negotiation, chunked bodies, the docs page.
+
+
+def test_any_accept_header_still_gets_json(api, account, make_number):
+    make_number(account)
+    for accept in ("text/html", "application/xml", "image/png", "*/*"):
+        response = api.get("/api/v1/numbers", HTTP_ACCEPT=accept)
+        assert response.status_code == 200
+        assert response["Content-Type"] == "application/json"
+        assert response.json()["meta"]["total"] == 1
+
+
+def test_a_chunked_body_without_content_length_is_a_400_not_silently_dropped(api, account, make_number):
+    number = make_number(account)
+    response = api.generic(
+        "PATCH",
+        f"/api/v1/numbers/{number.id}",
+        b"",
+        content_type="application/json",
+        HTTP_TRANSFER_ENCODING="chunked",
+    )
+    assert response.status_code == 400
+    assert response.json()["error"]["code"] == "bad_request"
+
+
+def test_a_read_only_token_with_a_wrong_method_gets_405_not_403(read_only_api):
+    response = read_only_api.put("/api/v1/numbers", {}, format="json")
+    assert response.status_code == 405
+    assert response.json()["error"]["code"] == "method_not_allowed"
+
+
+def test_a_row_deleted_while_it_is_updated_is_a_404(api, account, make_number, monkeypatch):
+    from numbers_app import services
+
+    number = make_number(account)
+    original = services.number_update
+
+    def delete_first(*, number, **changes):
+        type(number).objects.filter(pk=number.pk).delete()  # another request won the race
+        return original(number=number, **changes)
+
+    monkeypatch.setattr(services, "number_update", delete_first)
+    response = api.patch(f"/api/v1/numbers/{number.id}", {"status": "inactive"}, format="json")
+    assert response.status_code == 404
+    assert response.json()["error"]["code"] == "not_found"
+
+
+def test_a_database_rule_broken_by_a_concurrent_change_is_a_409(api, account, make_number, monkeypatch):
+    from django.db import IntegrityError
+
+    from numbers_app import services
+
+    number = make_number(account)
+
+    def concurrent_delete(**kwargs):
+        raise IntegrityError("insert or update violates foreign key constraint")  # raised at COMMIT
+
+    monkeypatch.setattr(services, "number_update", concurrent_delete)
+    response = api.patch(f"/api/v1/numbers/{number.id}", {"status": "inactive"}, format="json")
+    assert response.status_code == 409
+    assert response.json()["error"]["code"] == "conflict"
+
+
+def test_the_docs_page_answers_other_methods_with_a_json_405(client, db):
+    response = client.post("/api/docs")
+    assert response.status_code == 405
+    assert response.json()["error"]["code"] == "method_not_allowed"
+    assert response["Allow"] == "GET, HEAD"
+
+
+def test_the_schema_takes_a_trailing_slash_too(client, db):
+    assert client.get("/api/v1/schema/").status_code == 200

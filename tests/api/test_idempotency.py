@@ -142,3 +142,19 @@ def test_an_oversized_body_with_a_key_is_a_413(api, settings):
     assert response.status_code == 413
     assert response.json()["error"]["code"] == "payload_too_large"
     assert not IdempotencyRecord.objects.exists()
+
+
+def test_expired_records_of_every_account_are_purged_now_and_then(api, account, other_account, monkeypatch):
+    from kalem_site.api import idempotency
+
+    old = timezone.now() - timedelta(hours=25)
+    IdempotencyRecord.objects.create(account=other_account, key="old", fingerprint="x" * 64, created_at=old)
+    fresh = IdempotencyRecord.objects.create(account=other_account, key="fresh", fingerprint="y" * 64)
+    monkeypatch.setattr(idempotency, "PURGE_CHANCE", 1.0)
+    post(api, "/api/v1/voice-agents", {"name": "Sales"}, "purging-key")
+    assert set(IdempotencyRecord.objects.values_list("key", flat=True)) == {fresh.key, "purging-key"}
+
+
+def test_a_malformed_key_without_a_token_is_a_401(anonymous_api, db):
+    response = post(anonymous_api, "/api/v1/voice-agents", {"name": "Sales"}, "bad key")
+    assert response.status_code == 401

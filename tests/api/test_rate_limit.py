@@ -32,7 +32,7 @@ def test_it_parses_rates(value, expected):
     assert parse_rate(value) == expected
 
 
-@pytest.mark.parametrize("value", ["1000", "0/hour", "x/hour", "10/fortnight", "-1/hour"])
+@pytest.mark.parametrize("value", ["1000", "0/hour", "x/hour", "10/fortnight", "-1/hour", "10/0minutes", "10/00second"])
 def test_it_refuses_a_malformed_rate(value):
     with pytest.raises(ValueError):
         parse_rate(value)
@@ -110,3 +110,16 @@ def test_an_unavailable_counter_lets_requests_through(api, limited, monkeypatch)
     response = api.get("/api/v1/numbers")
     assert response.status_code == 200
     assert response["X-RateLimit-Remaining"] == "3"
+
+
+@pytest.mark.parametrize("spelling", ["Bearer {}", "bearer {}", "BEARER  {}", "  Bearer {}  "])
+def test_one_token_is_one_budget_however_the_header_is_spelt(account, limited, spelling):
+    from rest_framework.test import APIClient
+
+    plaintext = token_create(account=account, name="Spelt").plaintext
+    statuses = []
+    for form in ["Bearer {}", spelling, spelling, spelling]:
+        client = APIClient()
+        client.credentials(HTTP_AUTHORIZATION=form.format(plaintext))
+        statuses.append(client.get("/api/v1/numbers").status_code)
+    assert statuses == [200, 200, 200, 429]

@@ -53,3 +53,9 @@ def test_a_created_number_has_no_surrounding_whitespace(api, number):
 def test_an_idempotency_key_with_a_trailing_newline_is_refused(api):
     response = api.post("/api/v1/voice-agents", {"name": "A"}, format="json", HTTP_IDEMPOTENCY_KEY="key\n")
     assert response.status_code == 422
+
+
+def test_a_search_longer_than_32_characters_is_refused_however_much_is_punctuation(api):
+    response = api.get("/api/v1/numbers", {"search": "5 5 5 " * 6})
+    assert response.status_code == 422
+    assert list(response.json()["error"]["fields"]) == ["search"]

@@ -466,3 +466,44 @@ def test_adding_a_digest_trunk_without_a_password_in_the_admin_is_a_form_error(a
         "A password is required for digest authentication."
     ]
     assert not SipTrunk.objects.exists()
+
+
+def test_changing_a_number_in_the_admin_saves_it_through_the_service(
+    admin_client, account, make_number, make_voice_agent
+):
+    number = make_number(account)
+    agent = make_voice_agent(account)
+    response = admin_client.post(
+        f"/admin/numbers_app/phonenumber/{number.pk}/change/",
+        {"provider": "twilio", "status": "inactive", "voice_agent": agent.pk, "text_agent": "", "trunk": ""},
+    )
+    assert response.status_code == 302, html(response)
+    number.refresh_from_db()
+    assert (number.provider, number.status, number.voice_agent_id) == ("twilio", "inactive", agent.pk)
+
+
+def test_a_view_only_staff_user_never_sees_the_trunk_password(client, django_user_model, digest_trunk):
+    from django.contrib.auth.models import Permission
+
+    viewer = django_user_model.objects.create_user(username="viewer", password="viewer-password", is_staff=True)
+    viewer.user_permissions.add(Permission.objects.get(codename="view_siptrunk"))
+    client.force_login(viewer)
+    response = client.get(f"/admin/numbers_app/siptrunk/{digest_trunk.pk}/change/")
+    assert response.status_code == 200
+    assert PASSWORD not in html(response)
+
+
+def test_deleting_selected_trunks_unassigns_their_numbers_through_the_service(
+    admin_client, account, make_number, make_trunk
+):
+    trunk = make_trunk(account)
+    number = make_number(account, trunk=trunk)
+    before = number.updated_at
+    response = admin_client.post(
+        "/admin/numbers_app/siptrunk/",
+        {"action": "delete_selected", "_selected_action": [trunk.pk], "post": "yes"},
+    )
+    assert response.status_code == 302
+    number.refresh_from_db()
+    assert number.trunk_id is None
+    assert number.updated_at > before  # the service's unassign, not a bare cascade

@@ -389,3 +389,26 @@ def test_a_missing_trunk_is_a_404(api, account, make_trunk, method):
     assert response.status_code == 404
     assert response.json()["error"]["code"] == "not_found"
     assert not SipTrunk.objects.filter(pk=gone_id).exists()
+
+
+def test_two_edits_of_different_fields_both_stay(account, make_trunk):
+    from numbers_app.services import trunk_update
+
+    trunk = make_trunk(account, name="Edge", port=5060)
+    first, second = SipTrunk.objects.get(pk=trunk.pk), SipTrunk.objects.get(pk=trunk.pk)
+    trunk_update(trunk=first, name="Edge EU")
+    trunk_update(trunk=second, port=5070)  # loaded before the rename: must not undo it
+    trunk.refresh_from_db()
+    assert (trunk.name, trunk.port) == ("Edge EU", 5070)
+
+
+def test_updating_a_deleted_trunk_does_not_bring_it_back(account, make_trunk):
+    import pytest as _pytest
+
+    from numbers_app.services import trunk_update
+
+    trunk = make_trunk(account)
+    SipTrunk.objects.filter(pk=trunk.pk).delete()
+    with _pytest.raises(SipTrunk.DoesNotExist):
+        trunk_update(trunk=trunk, name="Ghost")
+    assert not SipTrunk.objects.filter(pk=trunk.pk).exists()
