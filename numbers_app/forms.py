@@ -17,7 +17,6 @@ class AccountChoiceField(forms.ModelChoiceField):
 
     def __init__(self, model, **kwargs):
         super().__init__(queryset=model.objects.none(), required=False, empty_label="— none —", **kwargs)
-        self.model = model
 
 
 class IdListField(forms.Field):

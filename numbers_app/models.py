@@ -47,7 +47,7 @@ class SipTrunk(models.Model):
 
     objects = SipTrunkQuerySet.as_manager()
 
-    kind_label = "SIP trunk"
+    # For messages ("SIP trunk 3 does not exist.").
     kind_title = "SIP trunk"
 
     class Meta:
@@ -99,9 +99,6 @@ class SipTrunk(models.Model):
 class PhoneNumberQuerySet(models.QuerySet):
     def for_account(self, account: Account) -> "PhoneNumberQuerySet":
         return self.filter(account=account)
-
-    def active(self) -> "PhoneNumberQuerySet":
-        return self.filter(status=PhoneNumber.Status.ACTIVE)
 
     def with_assignments(self) -> "PhoneNumberQuerySet":
         """Join what the Number object shows, so a page of numbers is one query."""

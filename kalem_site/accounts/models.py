@@ -55,12 +55,6 @@ class ApiTokenQuerySet(models.QuerySet):
     def for_account(self, account: Account) -> "ApiTokenQuerySet":
         return self.filter(account=account)
 
-    def usable(self) -> "ApiTokenQuerySet":
-        now = timezone.now()
-        return self.filter(revoked_at__isnull=True).filter(
-            models.Q(expires_at__isnull=True) | models.Q(expires_at__gt=now)
-        )
-
 
 class ApiToken(models.Model):
     """A bearer token of an account. Only the SHA-256 digest of the secret is stored."""

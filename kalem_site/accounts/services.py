@@ -66,6 +66,12 @@ def token_revoke(*, token: ApiToken) -> ApiToken:
     return token
 
 
+@transaction.atomic
+def token_delete(*, token: ApiToken) -> None:
+    """Delete a token outright (the demo's replaced token); people revoke theirs instead."""
+    token.delete()
+
+
 def token_touch(*, token: ApiToken, resolution_seconds: int) -> None:
     """Record that the token was used, at most once per `resolution_seconds`."""
     now = timezone.now()

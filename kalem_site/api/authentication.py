@@ -18,7 +18,6 @@ class TokenUser:
 
     def __init__(self, token: ApiToken):
         self.token = token
-        self.account = token.account
 
     def __str__(self) -> str:
         return f"token {self.token.name}"

@@ -4,7 +4,7 @@ from django.db import transaction
 from agents_app.models import TextAgent, VoiceAgent
 from agents_app.services import agent_create
 from kalem_site.accounts.models import ApiToken
-from kalem_site.accounts.services import account_get_or_create, operator_create_or_update, token_create
+from kalem_site.accounts.services import account_get_or_create, operator_create_or_update, token_create, token_delete
 from numbers_app.models import PhoneNumber, SipTrunk
 from numbers_app.services import number_create, number_set_status, trunk_create
 
@@ -29,7 +29,8 @@ class Command(BaseCommand):
 
         # Only the newest demo token is kept: its plaintext cannot be shown again, so each run
         # replaces it instead of piling up tokens nobody can use.
-        ApiToken.objects.for_account(account).filter(name=DEMO_TOKEN_NAME).delete()
+        for token in ApiToken.objects.for_account(account).filter(name=DEMO_TOKEN_NAME):
+            token_delete(token=token)
         issued = token_create(account=account, name=DEMO_TOKEN_NAME, created_by=operator)
 
         self.stdout.write(f"Dashboard: http://127.0.0.1:8000/  (sign in as {DEMO_OPERATOR[0]} / {DEMO_OPERATOR[1]})")
