@@ -1,12 +1,15 @@
 """Reads of numbers that span models, for the dashboard."""
 
+from django.core.exceptions import ValidationError
 from django.db.models import Count, Sum
 from django.http import QueryDict
 
 from kalem_site.accounts.models import Account
+from kalem_site.api.fields import id_in_range
 
 from .api.filters import UNASSIGNED, NumberFilter
 from .models import NumberTally, PhoneNumber
+from .phone import normalize_number
 
 # Filter parameter → the column it filters on.
 FACET_COLUMNS = {
@@ -81,3 +84,36 @@ def number_routing(number: PhoneNumber) -> tuple[bool, list[str]]:
     if number.provider == PhoneNumber.Provider.MANUAL and number.trunk_id is None:
         reasons.append("Manual numbers are routed through a SIP trunk, and none is assigned.")
     return not reasons, reasons
+
+
+def number_bulk_targets(
+    *, account: Account, numbers: list[str] | None = None, ids: list[int] | None = None
+) -> list[dict]:
+    """Resolve the items of a bulk request, in order, to numbers of the account: one result
+    per item, `{"input", "id", "number", "result": "ok" | "not_found" | "error", "message"}`.
+    One query, however many items."""
+    items = []
+    if numbers is not None:
+        for value in numbers:
+            try:
+                items.append({"input": value, "number": normalize_number(value)})
+            except ValidationError as error:
+                items.append({"input": value, "number": None, "result": "error", "message": error.messages[0]})
+        wanted = [item["number"] for item in items if item["number"]]
+        found = dict(PhoneNumber.objects.for_account(account).filter(number__in=wanted).values_list("number", "id"))
+        for item in items:
+            item["id"] = found.get(item["number"])
+    else:
+        for value in ids:
+            items.append({"input": value, "id": id_in_range(str(value))})
+        wanted = [item["id"] for item in items if item["id"]]
+        found = dict(PhoneNumber.objects.for_account(account).filter(pk__in=wanted).values_list("id", "number"))
+        for item in items:
+            item["number"] = found.get(item["id"])
+            item["id"] = item["id"] if item["number"] else None
+    for item in items:
+        if "result" not in item:
+            item["result"], item["message"] = (
+                ("ok", None) if item["id"] else ("not_found", "No such number in this account.")
+            )
+    return [{key: item[key] for key in ("input", "id", "number", "result", "message")} for item in items]

@@ -1,3 +1,5 @@
+import json
+
 import orjson
 from django.utils.functional import Promise
 from rest_framework import renderers
@@ -20,4 +22,9 @@ class ORJSONRenderer(renderers.BaseRenderer):
     def render(self, data, accepted_media_type=None, renderer_context=None) -> bytes:
         if data is None:
             return b""
-        return orjson.dumps(data, default=_default)
+        try:
+            return orjson.dumps(data, default=_default)
+        except orjson.JSONEncodeError:
+            # orjson stops at 64-bit integers; a client's huge number echoed back (a bulk
+            # item's input, say) still gets its answer.
+            return json.dumps(data, default=_default, ensure_ascii=False, separators=(",", ":")).encode()

@@ -148,3 +148,52 @@ class TrunkSerializer(serializers.Serializer):
 
     def validate_password(self, value: str | None) -> str:
         return value or ""
+
+
+BULK_LIMIT = 1000
+
+
+class NumberBulkSerializer(serializers.Serializer):
+    """`POST /api/v1/numbers/bulk`: one action on up to 1,000 numbers, given by number or by id."""
+
+    action = serializers.ChoiceField(choices=["activate", "deactivate", "assign", "delete"])
+    numbers = serializers.ListField(
+        child=StrictCharField(trim_whitespace=False, max_length=32),
+        required=False,
+        allow_empty=False,
+        max_length=BULK_LIMIT,
+    )
+    ids = serializers.ListField(
+        child=StrictIntegerField(min_value=1), required=False, allow_empty=False, max_length=BULK_LIMIT
+    )
+    voice_agent_id = AccountObjectIdField(model=VoiceAgent, source="voice_agent")
+    text_agent_id = AccountObjectIdField(model=TextAgent, source="text_agent")
+    trunk_id = AccountObjectIdField(model=SipTrunk, source="trunk")
+
+    def validate(self, attrs: dict) -> dict:
+        if ("numbers" in attrs) == ("ids" in attrs):
+            raise serializers.ValidationError({"numbers": ["Send either numbers or ids, not both."]})
+        assignments = [field for field in ("voice_agent", "text_agent", "trunk") if field in attrs]
+        if attrs["action"] == "assign" and not assignments:
+            raise serializers.ValidationError(
+                {"action": ["assign needs voice_agent_id, text_agent_id or trunk_id (null unassigns)."]}
+            )
+        if attrs["action"] != "assign" and assignments:
+            raise serializers.ValidationError(
+                {"action": [f"{attrs['action']} takes no voice_agent_id, text_agent_id or trunk_id."]}
+            )
+        return attrs
+
+
+class NumberBulkItemSerializer(serializers.Serializer):
+    input = serializers.JSONField(help_text="The item as sent: a number or an id.")
+    id = serializers.IntegerField(allow_null=True)
+    number = serializers.CharField(allow_null=True)
+    result = serializers.ChoiceField(choices=["ok", "not_found", "error"])
+    message = serializers.CharField(allow_null=True)
+
+
+class NumberBulkResultSerializer(serializers.Serializer):
+    action = serializers.CharField()
+    results = NumberBulkItemSerializer(many=True)
+    changed = serializers.IntegerField(help_text="How many numbers the action actually changed.")

@@ -1,3 +1,4 @@
+from django.db import transaction
 from django.shortcuts import get_object_or_404
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework.decorators import action
@@ -8,10 +9,12 @@ from kalem_site.api.views import AccountScopedViewSet
 
 from .. import services
 from ..models import PhoneNumber, SipTrunk
-from ..selectors import number_total
+from ..selectors import number_bulk_targets, number_total
 from .filters import NumberFilter, TrunkFilter
 from .serializers import (
     NUMBER_COLUMNS,
+    NumberBulkResultSerializer,
+    NumberBulkSerializer,
     NumberLookupSerializer,
     NumberRoutingSerializer,
     NumberSerializer,
@@ -81,6 +84,35 @@ class NumberViewSet(AccountScopedViewSet):
     @action(detail=False, methods=["post"])
     def deactivate(self, request):
         return self._set_status(request, active=False)
+
+    @extend_schema(
+        summary="Act on many numbers at once",
+        description=(
+            "One action (`activate`, `deactivate`, `assign`, `delete`) on up to 1,000 numbers of the account, "
+            "given as `numbers` (any common formatting) or `ids`, in one transaction. Each item gets a result: "
+            "`ok`, `not_found`, or `error` with a message; the items that are `ok` are changed, the others are "
+            "left alone. `assign` takes `voice_agent_id`, `text_agent_id` and/or `trunk_id` (null unassigns)."
+        ),
+        request=NumberBulkSerializer,
+        responses=NumberBulkResultSerializer,
+    )
+    @action(detail=False, methods=["post"])
+    def bulk(self, request):
+        bulk = NumberBulkSerializer(data=request.data, context=self.get_serializer_context())
+        bulk.is_valid(raise_exception=True)
+        data, action = bulk.validated_data, bulk.validated_data["action"]
+        with transaction.atomic():  # the items are resolved and changed in one transaction
+            results = number_bulk_targets(account=self.account, numbers=data.get("numbers"), ids=data.get("ids"))
+            ids = list({item["id"] for item in results if item["result"] == "ok"})
+            if action == "delete":
+                changed = services.number_bulk_delete(account=self.account, ids=ids)
+            elif action == "assign":
+                assignments = {field: data[field] for field in services.ASSIGNMENT_FIELDS if field in data}
+                changed = services.number_bulk_update(account=self.account, ids=ids, **assignments)
+            else:
+                status = PhoneNumber.Status.ACTIVE if action == "activate" else PhoneNumber.Status.INACTIVE
+                changed = services.number_bulk_update(account=self.account, ids=ids, status=status)
+        return Response({"action": action, "results": results, "changed": changed})
 
     @extend_schema(
         summary="Look up a number's routing",
