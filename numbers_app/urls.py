@@ -5,6 +5,7 @@ from . import views
 number_patterns = [
     path("", views.number_list, name="list"),
     path("add/", views.number_create, name="add"),
+    path("export.csv", views.number_export, name="export"),
     path("bulk/", views.number_bulk, name="bulk"),
     path("<int:pk>/", views.number_detail, name="detail"),
     path("<int:pk>/delete/", views.number_delete, name="delete"),

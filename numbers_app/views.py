@@ -23,7 +23,7 @@ from . import services
 from .api.filters import UNASSIGNED, NumberFilter, TrunkFilter
 from .forms import PER_PAGE_CHOICES, BulkActionForm, NumberCreateForm, NumberUpdateForm, TrunkForm
 from .models import PhoneNumber, SipTrunk
-from .selectors import FACET_COLUMNS, number_facet_counts, number_routing, number_total
+from .selectors import FACET_COLUMNS, csv_response, number_facet_counts, number_routing, number_total
 
 
 class CountedPaginator(Paginator):
@@ -124,6 +124,15 @@ def number_list(request):
             "is_filtered": any(params.get(param) for param in (*FACET_COLUMNS, "search")),
         },
     )
+
+
+@account_required
+def number_export(request):
+    """The list as CSV, with the filters of the page it was asked from (invalid ones ignored,
+    as the page ignores them)."""
+    filterset = NumberFilter(request.GET, queryset=PhoneNumber.objects.for_account(request.user.account))
+    filterset.valid_values()
+    return csv_response(filterset.qs)
 
 
 @account_required

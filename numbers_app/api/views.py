@@ -1,5 +1,6 @@
 from django.db import transaction
 from django.shortcuts import get_object_or_404
+from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework.decorators import action
 from rest_framework.exceptions import ValidationError
@@ -9,7 +10,7 @@ from kalem_site.api.views import AccountScopedViewSet
 
 from .. import services
 from ..models import PhoneNumber, SipTrunk
-from ..selectors import number_bulk_targets, number_total
+from ..selectors import csv_response, number_bulk_targets, number_total
 from .filters import NumberFilter, TrunkFilter
 from .serializers import (
     NUMBER_COLUMNS,
@@ -84,6 +85,24 @@ class NumberViewSet(AccountScopedViewSet):
     @action(detail=False, methods=["post"])
     def deactivate(self, request):
         return self._set_status(request, active=False)
+
+    @extend_schema(
+        summary="Export numbers as CSV",
+        description=(
+            "The numbers of the list's filters as CSV, streamed: `number,provider,voice_agent,text_agent,trunk,status` "
+            "(agents and trunks by name, empty when unassigned), ordered by id."
+        ),
+        responses={(200, "text/csv"): OpenApiTypes.STR},
+    )
+    @action(detail=False, methods=["get"], url_path="export.csv", url_name="export-csv")
+    def export_csv(self, request):
+        numbers = PhoneNumber.objects.for_account(self.account)
+        if NumberFilter.base_filters.keys() & request.query_params.keys():
+            filterset = NumberFilter(request.query_params, queryset=numbers)
+            if not filterset.is_valid():
+                raise ValidationError(filterset.errors)
+            numbers = filterset.qs
+        return csv_response(numbers)
 
     @extend_schema(
         summary="Act on many numbers at once",
