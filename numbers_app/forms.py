@@ -35,15 +35,21 @@ class IdListField(forms.Field):
         return ids
 
 
-class AssignmentFieldsMixin:
-    """Limits the voice agent, text agent and trunk choices to the user's account."""
+class AssignmentForm(forms.Form):
+    """A form with the voice agent, text agent and trunk of a number, their choices limited
+    to the user's account. Subclasses name the order of their fields."""
 
-    def limit_choices_to_account(self, account: Account) -> None:
+    voice_agent = AccountChoiceField(VoiceAgent)
+    text_agent = AccountChoiceField(TextAgent)
+    trunk = AccountChoiceField(SipTrunk, label="SIP trunk")
+
+    def __init__(self, *args, account: Account, **kwargs):
+        super().__init__(*args, **kwargs)
         for name, model in (("voice_agent", VoiceAgent), ("text_agent", TextAgent), ("trunk", SipTrunk)):
             self.fields[name].queryset = model.objects.for_account(account).order_by("name")
 
 
-class NumberCreateForm(AssignmentFieldsMixin, forms.Form):
+class NumberCreateForm(AssignmentForm):
     # No max_length: an overlong value gets the service's E.164 message, as in the API.
     number = forms.CharField(
         strip=True,
@@ -51,28 +57,18 @@ class NumberCreateForm(AssignmentFieldsMixin, forms.Form):
         help_text="E.164: a plus, the country code, then the subscriber digits.",
     )
     provider = forms.ChoiceField(choices=PhoneNumber.Provider.choices, initial=PhoneNumber.Provider.MANUAL)
-    voice_agent = AccountChoiceField(VoiceAgent)
-    text_agent = AccountChoiceField(TextAgent)
-    trunk = AccountChoiceField(SipTrunk, label="SIP trunk")
 
-    def __init__(self, *args, account: Account, **kwargs):
-        super().__init__(*args, **kwargs)
-        self.limit_choices_to_account(account)
+    field_order = ["number", "provider"]
 
 
-class NumberUpdateForm(AssignmentFieldsMixin, forms.Form):
+class NumberUpdateForm(AssignmentForm):
     status = forms.ChoiceField(choices=PhoneNumber.Status.choices)
     provider = forms.ChoiceField(choices=PhoneNumber.Provider.choices)
-    voice_agent = AccountChoiceField(VoiceAgent)
-    text_agent = AccountChoiceField(TextAgent)
-    trunk = AccountChoiceField(SipTrunk, label="SIP trunk")
 
-    def __init__(self, *args, account: Account, **kwargs):
-        super().__init__(*args, **kwargs)
-        self.limit_choices_to_account(account)
+    field_order = ["status", "provider"]
 
 
-class BulkActionForm(AssignmentFieldsMixin, forms.Form):
+class BulkActionForm(AssignmentForm):
     ACTIONS = [
         ("activate", "Activate"),
         ("deactivate", "Deactivate"),
@@ -83,13 +79,8 @@ class BulkActionForm(AssignmentFieldsMixin, forms.Form):
     ]
     ids = IdListField(error_messages={"required": "Select one or more numbers first."})
     action = forms.ChoiceField(choices=ACTIONS)
-    voice_agent = AccountChoiceField(VoiceAgent)
-    text_agent = AccountChoiceField(TextAgent)
-    trunk = AccountChoiceField(SipTrunk, label="SIP trunk")
 
-    def __init__(self, *args, account: Account, **kwargs):
-        super().__init__(*args, **kwargs)
-        self.limit_choices_to_account(account)
+    field_order = ["ids", "action"]
 
     def show_choices(self, **loaded) -> None:
         """Render the dropdowns from agents and trunks the page has loaded already
