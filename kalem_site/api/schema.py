@@ -47,7 +47,9 @@ class AutoSchema(SpectacularAutoSchema):
 
     def _error_statuses(self) -> list[int]:
         """Every error status this operation can answer with (API.md section 2)."""
-        statuses = {400, 401, 429, 500}  # 400: a malformed request (too many parameters…)
+        # 400: a malformed request (too many parameters…); 422: a query parameter the route does
+        # not take, or a bad value of one it does.
+        statuses = {400, 401, 422, 429, 500}
         if self._is_detail():
             statuses.add(404)
         if self.method in ("POST", "PUT", "PATCH", "DELETE"):
@@ -56,8 +58,6 @@ class AutoSchema(SpectacularAutoSchema):
             statuses |= {413, 415, 422}
         if self.method == "POST":
             statuses.add(404)  # activate/deactivate of an unknown number
-        if self.method == "GET" and not self._is_detail():
-            statuses.add(422)  # invalid filters or pagination
         statuses |= getattr(self.view, "schema_error_statuses", {}).get(getattr(self.view, "action", None), set())
         return sorted(statuses)
 

@@ -3,7 +3,7 @@
 from django.http import Http404, JsonResponse
 from django.views.decorators.csrf import csrf_exempt
 from rest_framework import viewsets
-from rest_framework.exceptions import NotFound, ParseError
+from rest_framework.exceptions import NotFound, ParseError, ValidationError
 
 from kalem_site.accounts.models import Account
 
@@ -30,8 +30,24 @@ class AccountScopedViewSet(viewsets.ModelViewSet):
             context["account"] = self.account
         return context
 
+    # Query parameters each action takes besides the list's filters and pagination.
+    extra_query_params: dict[str, set[str]] = {}
+
+    def query_params_taken(self) -> set[str]:
+        taken = set(self.extra_query_params.get(self.action, ()))
+        if self.action == "list":
+            taken |= {"page", "per_page", *self.filterset_class.base_filters}
+        return taken
+
     def initial(self, request, *args, **kwargs):
         super().initial(request, *args, **kwargs)  # authentication and permissions first
+        if self.action is None:
+            return  # a method this route does not have: the view answers 405
+        # A parameter the route does not take is an error, not silently ignored: a misspelt
+        # filter (`?statuss=active`) would otherwise return every row.
+        unknown = sorted(set(request.query_params) - self.query_params_taken())
+        if unknown:
+            raise ValidationError({name or "(empty name)": ["Unknown query parameter."] for name in unknown})
         # Django reads a body only up to its Content-Length; a chunked body without one would
         # be silently dropped, and the write would run as if nothing had been sent.
         chunked = request.META.get("HTTP_TRANSFER_ENCODING", "").lower() == "chunked"

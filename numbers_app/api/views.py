@@ -31,6 +31,7 @@ class NumberViewSet(AccountScopedViewSet):
     object_names = ("number", "numbers")
     # Besides the errors every operation of its kind can answer with (kalem_site.api.schema).
     schema_error_statuses = {"lookup": {404}}
+    extra_query_params = {"lookup": {"number"}, "export_csv": set(NumberFilter.base_filters)}
     serializer_class = NumberSerializer
     filterset_class = NumberFilter
 

@@ -577,3 +577,26 @@ def test_the_docs_page_answers_other_methods_with_a_json_405(client, db):
 
 def test_the_schema_takes_a_trailing_slash_too(client, db):
     assert client.get("/api/v1/schema/").status_code == 200
+
+
+@pytest.mark.parametrize(
+    "method, path, query",
+    [
+        ("get", "/api/v1/numbers", "statuss=active"),
+        ("get", "/api/v1/numbers", "=false"),
+        ("get", "/api/v1/trunks", "status=active"),
+        ("get", "/api/v1/numbers/lookup", "number=%2B15551234567&x=1"),
+        ("delete", "/api/v1/voice-agents/1", "force=1"),
+    ],
+)
+def test_a_query_parameter_the_route_does_not_take_is_a_422_naming_it(api, method, path, query):
+    response = getattr(api, method)(f"{path}?{query}")
+    assert response.status_code == 422
+    fields = response.json()["error"]["fields"]
+    assert all(messages == ["Unknown query parameter."] for messages in fields.values())
+    assert set(fields) <= {"statuss", "(empty name)", "status", "x", "force"}
+
+
+def test_a_method_the_route_lacks_is_a_405_even_with_unknown_parameters(api):
+    response = api.generic("TRACE", "/api/v1/numbers/lookup?number=&junk=1")
+    assert response.status_code == 405
