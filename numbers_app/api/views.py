@@ -38,13 +38,19 @@ class NumberViewSet(AccountScopedViewSet):
     def get_queryset(self):
         return PhoneNumber.objects.for_account(self.account).with_assignments().order_by("id")
 
+    def _filtered(self, request) -> tuple:
+        """The account's numbers narrowed by the list's filters, and the filters' values; an
+        invalid value is a 422. No FilterSet is built for a request without filters."""
+        numbers = PhoneNumber.objects.for_account(self.account)
+        if not NumberFilter.base_filters.keys() & request.query_params.keys():
+            return numbers, {}
+        filterset = NumberFilter(request.query_params, queryset=numbers)
+        if not filterset.is_valid():
+            raise ValidationError(filterset.errors)
+        return filterset.qs, filterset.form.cleaned_data
+
     def list(self, request, *args, **kwargs):
-        numbers, filters = PhoneNumber.objects.for_account(self.account), {}
-        if NumberFilter.base_filters.keys() & request.query_params.keys():  # no FilterSet to build otherwise
-            filterset = NumberFilter(request.query_params, queryset=numbers)
-            if not filterset.is_valid():
-                raise ValidationError(filterset.errors)
-            numbers, filters = filterset.qs, filterset.form.cleaned_data
+        numbers, filters = self._filtered(request)
         numbers = numbers.order_by("id")
         total = number_total(account=self.account, filters=filters, numbers=numbers)
         # Rows as dicts of exactly the Number object's columns: no model instances.
@@ -97,12 +103,7 @@ class NumberViewSet(AccountScopedViewSet):
     )
     @action(detail=False, methods=["get"], url_path="export.csv", url_name="export-csv")
     def export_csv(self, request):
-        numbers = PhoneNumber.objects.for_account(self.account)
-        if NumberFilter.base_filters.keys() & request.query_params.keys():
-            filterset = NumberFilter(request.query_params, queryset=numbers)
-            if not filterset.is_valid():
-                raise ValidationError(filterset.errors)
-            numbers = filterset.qs
+        numbers, _ = self._filtered(request)
         return csv_response(numbers)
 
     @extend_schema(

@@ -142,24 +142,6 @@ def test_links_are_absolute_on_the_requests_host_and_scheme(api, five_numbers):
     assert body["meta"]["path"] == "https://localhost:8000/api/v1/numbers"
 
 
-def test_an_empty_list(api):
-    response = api.get("/api/v1/numbers")
-    assert response.status_code == 200
-    assert response.json() == {
-        "data": [],
-        "links": {"first": f"{BASE}?page=1", "last": f"{BASE}?page=1", "prev": None, "next": None},
-        "meta": {
-            "current_page": 1,
-            "from": None,
-            "last_page": 1,
-            "path": BASE,
-            "per_page": 15,
-            "to": None,
-            "total": 0,
-        },
-    }
-
-
 def test_a_filter_that_matches_nothing_is_an_empty_page(api, five_numbers):
     response = api.get("/api/v1/numbers?status=inactive")
     assert response.status_code == 200

@@ -18,3 +18,15 @@ def assert_login_redirect(response, path: str) -> None:
 
 def html(response) -> str:
     return response.content.decode()
+
+
+def fill_account(account, rows, make_number, make_voice_agent, make_text_agent, make_trunk) -> None:
+    """`rows` numbers, each with its own agents and trunk, so that every column and every
+    filter choice has something different to show."""
+    for _ in range(rows):
+        make_number(
+            account,
+            voice_agent=make_voice_agent(account),
+            text_agent=make_text_agent(account),
+            trunk=make_trunk(account),
+        )

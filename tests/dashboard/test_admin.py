@@ -11,7 +11,7 @@ from agents_app.models import VoiceAgent
 from kalem_site.accounts.services import token_create
 from numbers_app.models import PhoneNumber, SipTrunk
 
-from .pages import html
+from .pages import fill_account, html
 
 PASSWORD = "Tr0ub4dor&3-never-shown"
 
@@ -119,16 +119,6 @@ def test_operators_who_are_not_staff_are_kept_out(client, owner):
 # --- query count -----------------------------------------------------------------------------
 
 
-def fill(account, rows, make_number, make_voice_agent, make_text_agent, make_trunk) -> None:
-    for _ in range(rows):
-        make_number(
-            account,
-            voice_agent=make_voice_agent(account),
-            text_agent=make_text_agent(account),
-            trunk=make_trunk(account),
-        )
-
-
 # Session, user, count, total count, rows with their account, agents and trunk
 # (list_select_related), and one query each for the account, voice agent, text agent and
 # trunk filter choices = 9.
@@ -139,7 +129,7 @@ NUMBERS_CHANGELIST_QUERIES = 9
 def test_the_numbers_changelist_runs_the_same_number_of_queries_whatever_the_rows(
     admin_client, account, rows, make_number, make_voice_agent, make_text_agent, make_trunk, django_assert_num_queries
 ):
-    fill(account, rows, make_number, make_voice_agent, make_text_agent, make_trunk)
+    fill_account(account, rows, make_number, make_voice_agent, make_text_agent, make_trunk)
 
     with django_assert_num_queries(NUMBERS_CHANGELIST_QUERIES):
         response = admin_client.get("/admin/numbers_app/phonenumber/")
@@ -172,7 +162,7 @@ def test_the_other_changelists_run_a_fixed_number_of_queries(
     make_trunk,
     django_assert_num_queries,
 ):
-    fill(account, rows, make_number, make_voice_agent, make_text_agent, make_trunk)
+    fill_account(account, rows, make_number, make_voice_agent, make_text_agent, make_trunk)
     for _ in range(rows):
         token_create(account=account, name="Token", created_by=owner)
 

@@ -9,7 +9,7 @@ import pytest
 from agents_app.models import TextAgent, VoiceAgent
 from numbers_app.models import PhoneNumber, SipTrunk
 
-from .pages import assert_login_redirect, html
+from .pages import assert_login_redirect, fill_account, html
 
 
 def listed(response) -> list[str]:
@@ -462,18 +462,6 @@ def test_a_page_past_the_end_shows_the_last_page(client, owner, many_numbers):
 
 
 # --- query count -----------------------------------------------------------------------------
-
-
-def fill_account(account, rows, make_number, make_voice_agent, make_text_agent, make_trunk) -> None:
-    """`rows` numbers, each with its own agents and trunk, so that every column and every
-    filter choice has something different to show."""
-    for _ in range(rows):
-        make_number(
-            account,
-            voice_agent=make_voice_agent(account),
-            text_agent=make_text_agent(account),
-            trunk=make_trunk(account),
-        )
 
 
 # Session, user, account, count (from the tally, or COUNT(*) with a search), rows, five facet
