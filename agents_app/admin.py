@@ -1,5 +1,7 @@
 from django.contrib import admin
 
+from kalem_site.actors import admin_actor
+
 from . import services
 from .models import TextAgent, VoiceAgent
 
@@ -19,18 +21,17 @@ class AgentAdmin(admin.ModelAdmin):
     def save_model(self, request, obj, form, change):
         fields = {"name": form.cleaned_data["name"], "description": form.cleaned_data["description"]}
         if change:
-            services.agent_update(
-                agent=self.model.objects.get(pk=obj.pk), **fields
-            )  # obj holds the form's values already
+            # obj holds the form's values already; the service compares against the stored row.
+            services.agent_update(actor=admin_actor(request), agent=self.model.objects.get(pk=obj.pk), **fields)
         else:
             obj.pk = services.agent_create(model=self.model, account=form.cleaned_data["account"], **fields).pk
 
     def delete_model(self, request, obj):
-        services.agent_delete(agent=obj)
+        services.agent_delete(actor=admin_actor(request), agent=obj)
 
     def delete_queryset(self, request, queryset):
         for agent in queryset:
-            services.agent_delete(agent=agent)
+            services.agent_delete(actor=admin_actor(request), agent=agent)
 
 
 admin.site.register(VoiceAgent, AgentAdmin)

@@ -5,7 +5,10 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from kalem_site.accounts.models import Account
+from kalem_site.actors import Actor
 from kalem_site.db import save_changed_fields
+from numbers_app.audit import assignment_value, lock_and_record_for_numbers
+from numbers_app.models import NumberEvent
 
 from .models import Agent
 
@@ -44,8 +47,13 @@ def agent_create(*, model: type[Agent], account: Account, name: str, description
     return agent
 
 
+def _numbers_field(agent: Agent) -> str:
+    """The PhoneNumber field that points to this kind of agent: voice_agent or text_agent."""
+    return agent.numbers.field.name
+
+
 @transaction.atomic
-def agent_update(*, agent: Agent, **changes) -> Agent:
+def agent_update(*, actor: Actor, agent: Agent, **changes) -> Agent:
     """Change `name` and/or `description`; fields not given keep their value."""
     unknown = set(changes) - {"name", "description"}
     if unknown:
@@ -54,13 +62,26 @@ def agent_update(*, agent: Agent, **changes) -> Agent:
     for field, value in changes.items():
         setattr(agent, field, value)
     _validate_agent(agent)
+    if "name" in changes and agent.name != before["name"]:
+        lock_and_record_for_numbers(
+            actor,
+            agent,
+            action=NumberEvent.Action.RENAMED,
+            field=_numbers_field(agent),
+            before={"id": agent.pk, "name": before["name"]},
+            after=assignment_value(agent),
+        )
     _save_unique(agent, changed=[field for field in changes if getattr(agent, field) != before[field]])
     return agent
 
 
 @transaction.atomic
-def agent_delete(*, agent: Agent) -> int:
+def agent_delete(*, actor: Actor, agent: Agent) -> int:
     """Delete the agent; its numbers stay, unassigned. Returns how many were unassigned."""
-    unassigned = agent.numbers.update(**{agent.numbers.field.name: None, "updated_at": timezone.now()})
+    field = _numbers_field(agent)
+    lock_and_record_for_numbers(
+        actor, agent, action=NumberEvent.Action.UNASSIGNED, field=field, before=assignment_value(agent), after=None
+    )
+    unassigned = agent.numbers.update(**{field: None, "updated_at": timezone.now()})
     agent.delete()
     return unassigned

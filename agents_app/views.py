@@ -8,7 +8,7 @@ from django.http import Http404
 from django.shortcuts import redirect, render
 from django.template.defaultfilters import pluralize
 
-from kalem_site.web import account_required, apply_service_errors, get_for_account_or_404
+from kalem_site.web import account_required, apply_service_errors, dashboard_actor, get_for_account_or_404
 
 from . import services
 from .api.filters import AgentFilter
@@ -44,7 +44,7 @@ def agent_form(request, model: type[Agent], pk: int | None = None):
     if request.method == "POST" and form.is_valid():
         try:
             if agent:
-                services.agent_update(agent=agent, **form.cleaned_data)
+                services.agent_update(actor=dashboard_actor(request), agent=agent, **form.cleaned_data)
             else:
                 agent = services.agent_create(model=model, account=request.user.account, **form.cleaned_data)
         except ValidationError as error:
@@ -63,7 +63,7 @@ def agent_form(request, model: type[Agent], pk: int | None = None):
 def agent_delete(request, model: type[Agent], pk: int):
     agent = get_for_account_or_404(model.objects.with_numbers_count(), request, pk)
     if request.method == "POST":
-        unassigned = services.agent_delete(agent=agent)
+        unassigned = services.agent_delete(actor=dashboard_actor(request), agent=agent)
         messages.success(
             request, f"{model.kind_title} {agent.name} deleted; {unassigned} number{pluralize(unassigned)} unassigned."
         )

@@ -11,6 +11,7 @@ from django.forms import Form
 from django.http import Http404, HttpRequest
 from django.utils.http import url_has_allowed_host_and_scheme
 
+from kalem_site.actors import Actor, Channel
 from kalem_site.api.fields import id_in_range
 
 
@@ -25,6 +26,11 @@ def account_required(view: Callable) -> Callable:
         return view(request, *args, **kwargs)
 
     return wrapper
+
+
+def dashboard_actor(request: HttpRequest) -> Actor:
+    """Who the audit timeline names for a dashboard change: the signed-in user."""
+    return Actor.for_user(request.user, Channel.DASHBOARD)
 
 
 def get_for_account_or_404(queryset: QuerySet | type[Model], request: HttpRequest, pk) -> Model:

@@ -2,6 +2,8 @@ from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import ValidationError
 
+from kalem_site.actors import admin_actor
+
 from . import services
 from .forms import TrunkForm
 from .models import PhoneNumber, SipTrunk
@@ -49,31 +51,35 @@ class PhoneNumberAdmin(admin.ModelAdmin):
         if change:
             # The form has already copied its values onto obj; the service compares against
             # the stored row to know what changed.
-            stored = PhoneNumber.objects.get(pk=obj.pk)
-            services.number_update(number=stored, status=form.cleaned_data["status"], **fields)
+            stored = PhoneNumber.objects.with_assignments().get(pk=obj.pk)
+            services.number_update(
+                actor=admin_actor(request), number=stored, status=form.cleaned_data["status"], **fields
+            )
         else:
             created = services.number_create(
-                account=form.cleaned_data["account"], number=form.cleaned_data["number"], **fields
+                actor=admin_actor(request),
+                account=form.cleaned_data["account"],
+                number=form.cleaned_data["number"],
+                status=form.cleaned_data["status"],
+                **fields,
             )
             obj.pk = created.pk
-            if form.cleaned_data["status"] != created.status:
-                services.number_set_status(
-                    number=created, active=form.cleaned_data["status"] == PhoneNumber.Status.ACTIVE
-                )
 
     def delete_model(self, request, obj):
-        services.number_delete(number=obj)
+        services.number_delete(actor=admin_actor(request), number=obj)
 
     def delete_queryset(self, request, queryset):
         # The "delete selected" action, through the service like every other write.
-        for number in queryset:
-            services.number_delete(number=number)
+        for number in queryset.select_related("voice_agent", "text_agent", "trunk"):
+            services.number_delete(actor=admin_actor(request), number=number)
 
     def _set_status(self, request, queryset, *, active: bool) -> None:
         changed = 0
         for number in queryset:
             before = number.status
-            changed += services.number_set_status(number=number, active=active).status != before
+            changed += (
+                services.number_set_status(actor=admin_actor(request), number=number, active=active).status != before
+            )
         self.message_user(request, f"{changed} number(s) {'activated' if active else 'deactivated'}.", messages.SUCCESS)
 
     @admin.action(description="Activate selected numbers")
@@ -116,9 +122,8 @@ class SipTrunkAdmin(admin.ModelAdmin):
     def save_model(self, request, obj, form, change):
         fields = {name: form.cleaned_data[name] for name in TrunkForm.Meta.fields}
         if change:
-            services.trunk_update(
-                trunk=SipTrunk.objects.get(pk=obj.pk), **fields
-            )  # obj holds the form's values already
+            # obj holds the form's values already; the service compares against the stored row.
+            services.trunk_update(actor=admin_actor(request), trunk=SipTrunk.objects.get(pk=obj.pk), **fields)
         else:
             obj.pk = services.trunk_create(account=form.cleaned_data["account"], **fields).pk
 
@@ -130,8 +135,8 @@ class SipTrunkAdmin(admin.ModelAdmin):
         return fields
 
     def delete_model(self, request, obj):
-        services.trunk_delete(trunk=obj)
+        services.trunk_delete(actor=admin_actor(request), trunk=obj)
 
     def delete_queryset(self, request, queryset):
         for trunk in queryset:
-            services.trunk_delete(trunk=trunk)
+            services.trunk_delete(actor=admin_actor(request), trunk=trunk)

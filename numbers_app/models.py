@@ -5,9 +5,11 @@ from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import Q
+from django.utils import timezone
 
 from agents_app.models import TextAgent, VoiceAgent
 from kalem_site.accounts.models import Account
+from kalem_site.actors import ActorType, Channel
 
 from .phone import E164_REGEX
 from .validators import validate_host, validate_host_port
@@ -191,3 +193,94 @@ class NumberTally(models.Model):
 
     def __str__(self) -> str:
         return f"{self.account_id}/{self.status}/{self.provider}: {self.count}"
+
+
+class NumberEventQuerySet(models.QuerySet):
+    def for_account(self, account: Account) -> "NumberEventQuerySet":
+        return self.filter(account=account)
+
+    def newest_first(self) -> "NumberEventQuerySet":
+        return self.order_by("-id")
+
+
+class NumberEvent(models.Model):
+    """One change to a number, for its audit timeline: written by the service that makes the
+    change, in the same transaction, so a change and its event stand or fall together.
+
+    A change of several fields at once is one event per field. `before` and `after` hold the
+    field's value: a string for status and provider, `{"id", "name"}` of the agent or trunk
+    (or null when unassigned) for an assignment; names as they were at the time."""
+
+    class Action(models.TextChoices):
+        CREATED = "created", "Created"
+        DELETED = "deleted", "Deleted"
+        ASSIGNED = "assigned", "Assigned"
+        UNASSIGNED = "unassigned", "Unassigned"
+        ACTIVATED = "activated", "Activated"
+        DEACTIVATED = "deactivated", "Deactivated"
+        PROVIDER_CHANGED = "provider_changed", "Provider changed"
+        # The agent or trunk the number is assigned to was renamed.
+        RENAMED = "renamed", "Renamed"
+
+    class Field(models.TextChoices):
+        PROVIDER = "provider", "Provider"
+        STATUS = "status", "Status"
+        VOICE_AGENT = "voice_agent", "Voice agent"
+        TEXT_AGENT = "text_agent", "Text agent"
+        TRUNK = "trunk", "SIP trunk"
+
+    account = models.ForeignKey(Account, on_delete=models.CASCADE, related_name="+", db_index=False)
+    # The number's id and E.164 string, not a foreign key: a number's events outlive it.
+    number_id = models.BigIntegerField()
+    number = models.CharField(max_length=16)
+    action = models.CharField(max_length=16, choices=Action.choices)
+    # Empty for created and deleted, which are about the whole number.
+    field = models.CharField(max_length=11, choices=Field.choices, blank=True)
+    before = models.JSONField(null=True, blank=True)
+    after = models.JSONField(null=True, blank=True)
+    # Who (a user's username, a token's name, or the command's name) and through what; copied,
+    # so the timeline still says who after the user or token is gone.
+    actor_type = models.CharField(max_length=6, choices=ActorType.choices)
+    actor_name = models.CharField(max_length=150)
+    channel = models.CharField(max_length=9, choices=Channel.choices)
+    occurred_at = models.DateTimeField(default=timezone.now)
+
+    objects = NumberEventQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-id"]
+        verbose_name = "number event"
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(
+                    action__in=[
+                        "created",
+                        "deleted",
+                        "assigned",
+                        "unassigned",
+                        "activated",
+                        "deactivated",
+                        "provider_changed",
+                        "renamed",
+                    ]
+                ),
+                name="numberevent_action_valid",
+            ),
+            models.CheckConstraint(
+                condition=Q(field__in=["", "provider", "status", "voice_agent", "text_agent", "trunk"]),
+                name="numberevent_field_valid",
+            ),
+            models.CheckConstraint(condition=Q(actor_type__in=ActorType.values), name="numberevent_actor_type_valid"),
+            models.CheckConstraint(condition=Q(channel__in=Channel.values), name="numberevent_channel_valid"),
+        ]
+        indexes = [
+            # The account's activity, newest first: WHERE account_id = ? ORDER BY id DESC.
+            models.Index(fields=["account", "id"], name="numberevent_account_id_idx"),
+            # A number's timeline (GET /numbers/{id}/events), also after the number is deleted.
+            models.Index(fields=["account", "number_id", "id"], name="numberevent_number_id_idx"),
+            # ?number=+1555… on the account's activity.
+            models.Index(fields=["account", "number", "id"], name="numberevent_number_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.number} {self.action} {self.field}".rstrip()

@@ -8,9 +8,11 @@ from django.utils import timezone
 
 from agents_app.models import TextAgent, VoiceAgent
 from kalem_site.accounts.models import Account
+from kalem_site.actors import Actor
 from kalem_site.db import save_changed_fields
 
-from .models import PhoneNumber, SipTrunk
+from .audit import STATE_VALUES, EventLog, assignment_value, lock_and_record_for_numbers, number_state
+from .models import NumberEvent, PhoneNumber, SipTrunk
 from .phone import parse_e164
 
 DUPLICATE_NUMBER_MESSAGE = "This number is already registered."
@@ -44,9 +46,11 @@ def check_same_account(account_id: int, assignments: dict) -> None:
 @transaction.atomic
 def number_create(
     *,
+    actor: Actor,
     account: Account,
     number: str,
     provider: str = PhoneNumber.Provider.MANUAL,
+    status: str = PhoneNumber.Status.ACTIVE,
     voice_agent: VoiceAgent | None = None,
     text_agent: TextAgent | None = None,
     trunk: SipTrunk | None = None,
@@ -55,10 +59,10 @@ def number_create(
         number = parse_e164(number)
     except ValidationError as error:
         raise ValidationError({"number": error.messages}) from None
-    _check_choices({"provider": provider})
+    _check_choices({"provider": provider, "status": status})
     assignments = {"voice_agent": voice_agent, "text_agent": text_agent, "trunk": trunk}
     check_same_account(account.id, assignments)
-    phone_number = PhoneNumber(account=account, number=number, provider=provider, **assignments)
+    phone_number = PhoneNumber(account=account, number=number, provider=provider, status=status, **assignments)
     try:
         # A savepoint, so that losing a race to the unique constraint leaves the outer
         # transaction usable.
@@ -68,6 +72,9 @@ def number_create(
         if PhoneNumber.objects.filter(number=number).exists():
             raise ValidationError({"number": DUPLICATE_NUMBER_MESSAGE}) from None
         raise
+    log = EventLog(actor)
+    log.add(phone_number, NumberEvent.Action.CREATED, after=number_state(phone_number))
+    log.save()
     return phone_number
 
 
@@ -80,8 +87,13 @@ def _comparable(value):
     return value.pk if hasattr(value, "pk") else value
 
 
+def _recorded(field: str, value):
+    """A field's value as the audit timeline records it."""
+    return assignment_value(value) if field in ASSIGNMENT_FIELDS else value
+
+
 @transaction.atomic
-def number_update(*, number: PhoneNumber, **changes) -> PhoneNumber:
+def number_update(*, actor: Actor, number: PhoneNumber, **changes) -> PhoneNumber:
     """Change any of provider, status, voice_agent, text_agent, trunk (None unassigns).
     Fields not given keep their value; giving the current value changes nothing."""
     unknown = set(changes) - set(NUMBER_UPDATABLE_FIELDS)
@@ -90,22 +102,28 @@ def number_update(*, number: PhoneNumber, **changes) -> PhoneNumber:
     _check_choices(changes)
     check_same_account(number.account_id, changes)
     changed = [field for field, value in changes.items() if _current_value(number, field) != _comparable(value)]
+    log = EventLog(actor)
     for field in changed:
+        log.add_change(number, field, _recorded(field, getattr(number, field)), _recorded(field, changes[field]))
         setattr(number, field, changes[field])
     save_changed_fields(number, changed)
+    log.save()
     return number
 
 
 @transaction.atomic
-def number_set_status(*, number: PhoneNumber, active: bool) -> PhoneNumber:
+def number_set_status(*, actor: Actor, number: PhoneNumber, active: bool) -> PhoneNumber:
     """Activate or deactivate; doing it twice is a no-op."""
     status = PhoneNumber.Status.ACTIVE if active else PhoneNumber.Status.INACTIVE
-    return number_update(number=number, status=status)
+    return number_update(actor=actor, number=number, status=status)
 
 
 @transaction.atomic
-def number_delete(*, number: PhoneNumber) -> None:
+def number_delete(*, actor: Actor, number: PhoneNumber) -> None:
+    log = EventLog(actor)
+    log.add(number, NumberEvent.Action.DELETED, before=number_state(number))
     number.delete()
+    log.save()
 
 
 TRUNK_FIELDS = ("name", "direction", "auth_type", "host", "port", "username", "password", "outbound_server")
@@ -129,7 +147,7 @@ def trunk_create(*, account: Account, **fields) -> SipTrunk:
 
 
 @transaction.atomic
-def trunk_update(*, trunk: SipTrunk, **changes) -> SipTrunk:
+def trunk_update(*, actor: Actor, trunk: SipTrunk, **changes) -> SipTrunk:
     """Change any trunk field; the conditional rules hold for the resulting trunk."""
     unknown = set(changes) - set(TRUNK_FIELDS)
     if unknown:
@@ -138,20 +156,32 @@ def trunk_update(*, trunk: SipTrunk, **changes) -> SipTrunk:
     for field, value in changes.items():
         setattr(trunk, field, value)
     _validate_trunk(trunk)
+    if "name" in changes and trunk.name != before["name"]:
+        lock_and_record_for_numbers(
+            actor,
+            trunk,
+            action=NumberEvent.Action.RENAMED,
+            field="trunk",
+            before={"id": trunk.pk, "name": before["name"]},
+            after=assignment_value(trunk),
+        )
     save_changed_fields(trunk, [field for field in changes if getattr(trunk, field) != before[field]])
     return trunk
 
 
 @transaction.atomic
-def trunk_delete(*, trunk: SipTrunk) -> int:
+def trunk_delete(*, actor: Actor, trunk: SipTrunk) -> int:
     """Delete the trunk; its numbers stay, unassigned. Returns how many were unassigned."""
+    lock_and_record_for_numbers(
+        actor, trunk, action=NumberEvent.Action.UNASSIGNED, field="trunk", before=assignment_value(trunk), after=None
+    )
     unassigned = trunk.numbers.update(trunk=None, updated_at=timezone.now())
     trunk.delete()
     return unassigned
 
 
 @transaction.atomic
-def number_bulk_update(*, account: Account, ids: list[int], **changes) -> int:
+def number_bulk_update(*, actor: Actor, account: Account, ids: list[int], **changes) -> int:
     """Apply the same change (status, provider or an assignment) to many numbers of the
     account at once. Returns how many numbers actually changed."""
     unknown = set(changes) - set(NUMBER_UPDATABLE_FIELDS)
@@ -159,18 +189,48 @@ def number_bulk_update(*, account: Account, ids: list[int], **changes) -> int:
         raise TypeError(f"number_bulk_update() needs fields of {NUMBER_UPDATABLE_FIELDS}, got {sorted(changes)}")
     _check_choices(changes)
     check_same_account(account.id, changes)
-    numbers = PhoneNumber.objects.for_account(account).filter(pk__in=ids)
-    # Only rows whose value differs count as changed (and get a new updated_at).
+    # The rows that will change, locked, with the values they change from: the events record
+    # exactly what this transaction replaced. A row whose value is already the new one is
+    # left alone (no event, no new updated_at).
+    columns = {field: f"{field}_id" if field in ASSIGNMENT_FIELDS else field for field in changes}
     unchanged = Q()
     for field, value in changes.items():
-        column = f"{field}_id" if field in ASSIGNMENT_FIELDS else field
         value = _comparable(value)
-        unchanged &= Q(**{f"{column}__isnull": True}) if value is None else Q(**{column: value})
-    return numbers.exclude(unchanged).update(**changes, updated_at=timezone.now())
+        unchanged &= Q(**{f"{columns[field]}__isnull": True}) if value is None else Q(**{columns[field]: value})
+    names = [f"{field}__name" for field in changes if field in ASSIGNMENT_FIELDS]
+    rows = list(
+        PhoneNumber.objects.for_account(account)
+        .filter(pk__in=ids)
+        .exclude(unchanged)
+        .select_for_update(of=("self",))
+        .order_by("id")
+        .values("id", "account_id", "number", *columns.values(), *names)
+    )
+    log = EventLog(actor)
+    for row in rows:
+        for field, value in changes.items():
+            if field in ASSIGNMENT_FIELDS:
+                before_id = row[columns[field]]
+                before = None if before_id is None else {"id": before_id, "name": row[f"{field}__name"]}
+            else:
+                before = row[field]
+            if _comparable(value) != (before["id"] if isinstance(before, dict) else before):
+                log.add_change(row, field, before, _recorded(field, value))
+    PhoneNumber.objects.filter(pk__in=[row["id"] for row in rows]).update(**changes, updated_at=timezone.now())
+    log.save()
+    return len(rows)
 
 
 @transaction.atomic
-def number_bulk_delete(*, account: Account, ids: list[int]) -> int:
+def number_bulk_delete(*, actor: Actor, account: Account, ids: list[int]) -> int:
     """Delete many numbers of the account. Returns how many were deleted."""
-    deleted, _ = PhoneNumber.objects.for_account(account).filter(pk__in=ids).delete()
-    return deleted
+    numbers = PhoneNumber.objects.for_account(account).filter(pk__in=ids)
+    rows = list(
+        numbers.select_for_update(of=("self",)).order_by("id").values("id", "account_id", "number", *STATE_VALUES)
+    )
+    log = EventLog(actor)
+    for row in rows:
+        log.add(row, NumberEvent.Action.DELETED, before=number_state(row))
+    PhoneNumber.objects.filter(pk__in=[row["id"] for row in rows]).delete()
+    log.save()
+    return len(rows)

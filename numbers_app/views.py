@@ -14,6 +14,7 @@ from kalem_site.api.pagination import DEFAULT_PER_PAGE, MAX_PER_PAGE
 from kalem_site.web import (
     account_required,
     apply_service_errors,
+    dashboard_actor,
     flash_count,
     get_for_account_or_404,
     safe_next_url,
@@ -141,7 +142,7 @@ def number_create(request):
     form = NumberCreateForm(request.POST or None, account=account)
     if request.method == "POST" and form.is_valid():
         try:
-            number = services.number_create(account=account, **form.cleaned_data)
+            number = services.number_create(actor=dashboard_actor(request), account=account, **form.cleaned_data)
         except ValidationError as error:
             apply_service_errors(form, error)
         else:
@@ -158,7 +159,7 @@ def number_detail(request, pk: int):
     form = NumberUpdateForm(request.POST or None, initial=initial, account=account)
     if request.method == "POST" and form.is_valid():
         try:
-            services.number_update(number=number, **form.cleaned_data)
+            services.number_update(actor=dashboard_actor(request), number=number, **form.cleaned_data)
         except ValidationError as error:
             apply_service_errors(form, error)
         except PhoneNumber.DoesNotExist:  # deleted while the form was being sent
@@ -176,9 +177,9 @@ def number_detail(request, pk: int):
 
 @account_required
 def number_delete(request, pk: int):
-    number = get_for_account_or_404(PhoneNumber, request, pk)
+    number = get_for_account_or_404(PhoneNumber.objects.with_assignments(), request, pk)
     if request.method == "POST":
-        services.number_delete(number=number)
+        services.number_delete(actor=dashboard_actor(request), number=number)
         messages.success(request, f"Number {number.number} deleted.")
         return redirect(safe_next_url(request, reverse("numbers:list")))
     return render(request, "numbers_app/number_confirm_delete.html", {"number": number})
@@ -186,7 +187,7 @@ def number_delete(request, pk: int):
 
 def _set_status(request, pk: int, *, active: bool):
     number = get_for_account_or_404(PhoneNumber, request, pk)
-    services.number_set_status(number=number, active=active)
+    services.number_set_status(actor=dashboard_actor(request), number=number, active=active)
     messages.success(request, f"Number {number.number} {'activated' if active else 'deactivated'}.")
     return redirect(safe_next_url(request, reverse("numbers:list")))
 
@@ -219,17 +220,27 @@ def number_bulk(request):
     try:
         if action in ("activate", "deactivate"):
             status = PhoneNumber.Status.ACTIVE if action == "activate" else PhoneNumber.Status.INACTIVE
-            flash_count(request, services.number_bulk_update(account=account, ids=ids, status=status), f"{action}d")
+            flash_count(
+                request,
+                services.number_bulk_update(actor=dashboard_actor(request), account=account, ids=ids, status=status),
+                f"{action}d",
+            )
         elif action.startswith("assign_"):
             field = action.removeprefix("assign_")
             target = form.cleaned_data[field]
-            changed = services.number_bulk_update(account=account, ids=ids, **{field: target})
+            changed = services.number_bulk_update(
+                actor=dashboard_actor(request), account=account, ids=ids, **{field: target}
+            )
             label = {"voice_agent": "voice agent", "text_agent": "text agent", "trunk": "SIP trunk"}[field]
             flash_count(
                 request, changed, f"assigned to {label} {target.name}" if target else f"unassigned from their {label}"
             )
         elif request.POST.get("confirm") == "yes":
-            flash_count(request, services.number_bulk_delete(account=account, ids=ids), "deleted")
+            flash_count(
+                request,
+                services.number_bulk_delete(actor=dashboard_actor(request), account=account, ids=ids),
+                "deleted",
+            )
         else:
             numbers = PhoneNumber.objects.for_account(account).filter(pk__in=ids).order_by("id")
             return render(request, "numbers_app/number_bulk_confirm_delete.html", {"numbers": numbers, "next": back})
@@ -260,7 +271,7 @@ def trunk_form(request, pk: int | None = None):
     if request.method == "POST" and form.is_valid():
         try:
             if pk:
-                services.trunk_update(trunk=trunk, **form.changes())
+                services.trunk_update(actor=dashboard_actor(request), trunk=trunk, **form.changes())
             else:
                 trunk = services.trunk_create(account=account, **form.changes())
         except ValidationError as error:
@@ -279,7 +290,7 @@ def trunk_form(request, pk: int | None = None):
 def trunk_delete(request, pk: int):
     trunk = get_for_account_or_404(SipTrunk.objects.with_numbers_count(), request, pk)
     if request.method == "POST":
-        unassigned = services.trunk_delete(trunk=trunk)
+        unassigned = services.trunk_delete(actor=dashboard_actor(request), trunk=trunk)
         messages.success(
             request, f"SIP trunk {trunk.name} deleted; {unassigned} number{pluralize(unassigned)} unassigned."
         )

@@ -18,10 +18,12 @@ class AgentViewSet(AccountScopedViewSet):
         serializer.instance = services.agent_create(model=self.model, account=self.account, **serializer.validated_data)
 
     def perform_update(self, serializer):
-        serializer.instance = services.agent_update(agent=serializer.instance, **serializer.validated_data)
+        serializer.instance = services.agent_update(
+            actor=self.actor, agent=serializer.instance, **serializer.validated_data
+        )
 
     def perform_destroy(self, instance):
-        services.agent_delete(agent=instance)
+        services.agent_delete(actor=self.actor, agent=instance)
 
 
 class VoiceAgentViewSet(AgentViewSet):

@@ -6,6 +6,7 @@ from rest_framework import viewsets
 from rest_framework.exceptions import NotFound, ParseError, ValidationError
 
 from kalem_site.accounts.models import Account
+from kalem_site.actors import Actor
 
 from .errors import error_response, server_error_parts
 from .fields import id_in_range
@@ -23,6 +24,11 @@ class AccountScopedViewSet(viewsets.ModelViewSet):
     @property
     def account(self) -> Account:
         return self.request.auth.account
+
+    @property
+    def actor(self) -> Actor:
+        """Who the audit timeline names for this request's changes: the token."""
+        return Actor.for_token(self.request.auth)
 
     def get_serializer_context(self) -> dict:
         context = super().get_serializer_context()

@@ -58,19 +58,23 @@ class NumberViewSet(AccountScopedViewSet):
         return self.get_paginated_response(self.get_serializer(page, many=True).data)
 
     def perform_create(self, serializer):
-        serializer.instance = services.number_create(account=self.account, **serializer.validated_data)
+        serializer.instance = services.number_create(
+            actor=self.actor, account=self.account, **serializer.validated_data
+        )
 
     def perform_update(self, serializer):
-        serializer.instance = services.number_update(number=serializer.instance, **serializer.validated_data)
+        serializer.instance = services.number_update(
+            actor=self.actor, number=serializer.instance, **serializer.validated_data
+        )
 
     def perform_destroy(self, instance):
-        services.number_delete(number=instance)
+        services.number_delete(actor=self.actor, number=instance)
 
     def _set_status(self, request, *, active: bool) -> Response:
         lookup = NumberLookupSerializer(data=request.data)
         lookup.is_valid(raise_exception=True)
         number = get_object_or_404(self.get_queryset(), number=lookup.validated_data["number"])
-        number = services.number_set_status(number=number, active=active)
+        number = services.number_set_status(actor=self.actor, number=number, active=active)
         return Response(self.get_serializer(number).data)
 
     @extend_schema(
@@ -126,13 +130,13 @@ class NumberViewSet(AccountScopedViewSet):
             results = number_bulk_targets(account=self.account, numbers=data.get("numbers"), ids=data.get("ids"))
             ids = list({item["id"] for item in results if item["result"] == "ok"})
             if action == "delete":
-                changed = services.number_bulk_delete(account=self.account, ids=ids)
+                changed = services.number_bulk_delete(actor=self.actor, account=self.account, ids=ids)
             elif action == "assign":
                 assignments = {field: data[field] for field in services.ASSIGNMENT_FIELDS if field in data}
-                changed = services.number_bulk_update(account=self.account, ids=ids, **assignments)
+                changed = services.number_bulk_update(actor=self.actor, account=self.account, ids=ids, **assignments)
             else:
                 status = PhoneNumber.Status.ACTIVE if action == "activate" else PhoneNumber.Status.INACTIVE
-                changed = services.number_bulk_update(account=self.account, ids=ids, status=status)
+                changed = services.number_bulk_update(actor=self.actor, account=self.account, ids=ids, status=status)
         return Response({"action": action, "results": results, "changed": changed})
 
     @extend_schema(
@@ -175,7 +179,9 @@ class TrunkViewSet(AccountScopedViewSet):
         serializer.instance = services.trunk_create(account=self.account, **serializer.validated_data)
 
     def perform_update(self, serializer):
-        serializer.instance = services.trunk_update(trunk=serializer.instance, **serializer.validated_data)
+        serializer.instance = services.trunk_update(
+            actor=self.actor, trunk=serializer.instance, **serializer.validated_data
+        )
 
     def perform_destroy(self, instance):
-        services.trunk_delete(trunk=instance)
+        services.trunk_delete(actor=self.actor, trunk=instance)

@@ -11,6 +11,7 @@ from agents_app.services import agent_delete
 from kalem_site.accounts.models import Account
 from numbers_app import services
 from numbers_app.models import NumberTally, PhoneNumber
+from tests.audit import TEST_ACTOR
 
 
 def actual() -> dict:
@@ -43,10 +44,10 @@ def test_it_counts_created_numbers(account, make_number, make_voice_agent):
 def test_it_follows_updates_bulk_updates_and_deletes(account, make_number, make_trunk):
     trunk = make_trunk(account)
     numbers = [make_number(account) for _ in range(6)]
-    services.number_update(number=numbers[0], status="inactive", provider="twilio")
-    services.number_bulk_update(account=account, ids=[n.id for n in numbers[1:4]], trunk=trunk)
-    services.number_bulk_delete(account=account, ids=[numbers[4].id])
-    services.number_delete(number=numbers[5])
+    services.number_update(actor=TEST_ACTOR, number=numbers[0], status="inactive", provider="twilio")
+    services.number_bulk_update(actor=TEST_ACTOR, account=account, ids=[n.id for n in numbers[1:4]], trunk=trunk)
+    services.number_bulk_delete(actor=TEST_ACTOR, account=account, ids=[numbers[4].id])
+    services.number_delete(actor=TEST_ACTOR, number=numbers[5])
     assert tallied() == actual()
 
 
@@ -57,7 +58,7 @@ def test_it_follows_cascades_of_deleted_agents_trunks_and_accounts(
     for _ in range(3):
         make_number(account, voice_agent=agent, trunk=trunk)
     make_number(other_account)
-    agent_delete(agent=agent)
+    agent_delete(actor=TEST_ACTOR, agent=agent)
     trunk.delete()  # the database's SET NULL, not the service: the tally follows all the same
     assert tallied() == actual()
     Account.objects.filter(pk=account.pk).delete()
@@ -88,7 +89,7 @@ def test_it_stays_exact_through_a_random_sequence_of_changes(
             value = rng.choice(["manual", "twilio"])
         else:
             value = rng.choice([None, *related[number.account_id][field]])
-        services.number_update(number=number, **{field: value})
+        services.number_update(actor=TEST_ACTOR, number=number, **{field: value})
     assert tallied() == actual()
 
 

@@ -7,6 +7,7 @@ import pytest
 from django.forms.models import model_to_dict
 
 from numbers_app.models import SipTrunk
+from tests.audit import TEST_ACTOR
 from tests.contract import TRUNK_KEYS
 
 URL = "/api/v1/trunks"
@@ -396,8 +397,8 @@ def test_two_edits_of_different_fields_both_stay(account, make_trunk):
 
     trunk = make_trunk(account, name="Edge", port=5060)
     first, second = SipTrunk.objects.get(pk=trunk.pk), SipTrunk.objects.get(pk=trunk.pk)
-    trunk_update(trunk=first, name="Edge EU")
-    trunk_update(trunk=second, port=5070)  # loaded before the rename: must not undo it
+    trunk_update(actor=TEST_ACTOR, trunk=first, name="Edge EU")
+    trunk_update(actor=TEST_ACTOR, trunk=second, port=5070)  # loaded before the rename: must not undo it
     trunk.refresh_from_db()
     assert (trunk.name, trunk.port) == ("Edge EU", 5070)
 
@@ -410,5 +411,5 @@ def test_updating_a_deleted_trunk_does_not_bring_it_back(account, make_trunk):
     trunk = make_trunk(account)
     SipTrunk.objects.filter(pk=trunk.pk).delete()
     with _pytest.raises(SipTrunk.DoesNotExist):
-        trunk_update(trunk=trunk, name="Ghost")
+        trunk_update(actor=TEST_ACTOR, trunk=trunk, name="Ghost")
     assert not SipTrunk.objects.filter(pk=trunk.pk).exists()

@@ -5,8 +5,9 @@ from agents_app.models import TextAgent, VoiceAgent
 from agents_app.services import agent_create
 from kalem_site.accounts.models import ApiToken
 from kalem_site.accounts.services import account_get_or_create, operator_create_or_update, token_create, token_delete
+from kalem_site.actors import Actor
 from numbers_app.models import PhoneNumber, SipTrunk
-from numbers_app.services import number_create, number_set_status, trunk_create
+from numbers_app.services import number_create, trunk_create
 
 DEMO_ACCOUNT = "Demo"
 DEMO_OPERATOR = ("demo", "demo-password")
@@ -38,6 +39,8 @@ class Command(BaseCommand):
         self.stdout.write(issued.plaintext)
 
     def _seed(self, account) -> None:
+        actor = Actor.for_command("seeddemo")
+
         # Agents and trunks left from an earlier run (its numbers since deleted) are reused:
         # creating them again would break their unique names.
         def reuse_or_create_agent(model, name: str, **fields):
@@ -70,13 +73,13 @@ class Command(BaseCommand):
         ]
         for index in range(24):
             voice, text, trunk = plan[index % len(plan)]
-            number = number_create(
+            number_create(
+                actor=actor,
                 account=account,
                 number=f"+1555010{index:04d}",
                 provider="twilio" if index % 4 == 0 else "manual",
                 voice_agent=voice,
                 text_agent=text,
                 trunk=trunk,
+                status="inactive" if index % 5 == 4 else "active",
             )
-            if index % 5 == 4:
-                number_set_status(number=number, active=False)

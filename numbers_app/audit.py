@@ -1,0 +1,108 @@
+"""Writing the audit timeline. Only services call these, inside their own transaction, so an
+event exists exactly when its change does."""
+
+from django.utils import timezone
+
+from kalem_site.actors import Actor
+
+from .models import NumberEvent, PhoneNumber
+
+Action = NumberEvent.Action
+ASSIGNMENT_FIELDS = ("voice_agent", "text_agent", "trunk")
+BATCH_SIZE = 1000
+
+
+def assignment_value(related) -> dict | None:
+    """How an agent or trunk is recorded: its id and its name at the time."""
+    return None if related is None else {"id": related.pk, "name": related.name}
+
+
+# The columns a number's recorded state is read from, for numbers read as dicts.
+STATE_VALUES = (
+    "status",
+    "provider",
+    *(column for field in ASSIGNMENT_FIELDS for column in (f"{field}_id", f"{field}__name")),
+)
+
+
+def number_state(number: PhoneNumber | dict) -> dict:
+    """A number's whole state, recorded as the `after` of its creation and the `before` of
+    its deletion. A dict must hold the STATE_VALUES columns."""
+    if isinstance(number, dict):
+        status, provider = number["status"], number["provider"]
+
+        def assigned(field: str) -> dict | None:
+            pk = number[f"{field}_id"]
+            return None if pk is None else {"id": pk, "name": number[f"{field}__name"]}
+    else:
+        status, provider = number.status, number.provider
+
+        def assigned(field: str) -> dict | None:
+            return assignment_value(getattr(number, field))
+
+    return {"status": status, "provider": provider, **{field: assigned(field) for field in ASSIGNMENT_FIELDS}}
+
+
+def change_action(field: str, after) -> str:
+    if field == "status":
+        return Action.ACTIVATED if after == PhoneNumber.Status.ACTIVE else Action.DEACTIVATED
+    if field == "provider":
+        return Action.PROVIDER_CHANGED
+    return Action.ASSIGNED if after is not None else Action.UNASSIGNED
+
+
+class EventLog:
+    """The events of one change: each stamped with the same actor and moment, then written
+    with one INSERT per batch."""
+
+    def __init__(self, actor: Actor):
+        self.actor = actor
+        self.occurred_at = timezone.now()
+        self.events: list[NumberEvent] = []
+
+    def add(self, number: PhoneNumber | dict, action: str, field: str = "", before=None, after=None) -> None:
+        """An event of `number`: a PhoneNumber, or a dict of its id, account_id and number."""
+        if isinstance(number, dict):
+            account_id, number_id, e164 = number["account_id"], number["id"], number["number"]
+        else:
+            account_id, number_id, e164 = number.account_id, number.pk, number.number
+        self.events.append(
+            NumberEvent(
+                account_id=account_id,
+                number_id=number_id,
+                number=e164,
+                action=action,
+                field=field,
+                before=before,
+                after=after,
+                actor_type=self.actor.type,
+                actor_name=self.actor.name,
+                channel=self.actor.channel,
+                occurred_at=self.occurred_at,
+            )
+        )
+        if len(self.events) >= BATCH_SIZE:
+            self.save()
+
+    def add_change(self, number: PhoneNumber | dict, field: str, before, after) -> None:
+        """A field of a number going from `before` to `after` (values as recorded)."""
+        self.add(number, change_action(field, after), field, before, after)
+
+    def save(self) -> None:
+        NumberEvent.objects.bulk_create(self.events)
+        self.events = []
+
+
+def lock_and_record_for_numbers(actor: Actor, related, *, action: str, field: str, before, after) -> None:
+    """Record the same event for every number assigned to an agent or trunk (`related`) that
+    is being renamed or deleted.
+
+    The agent or trunk row is locked first: assigning a number to it takes a key-share lock on
+    that row (PostgreSQL), so no number can join it between these events and the change. The
+    numbers are read in chunks, so an agent of 100,000 numbers is never all in memory."""
+    list(type(related).objects.select_for_update().filter(pk=related.pk).values_list("pk"))
+    log = EventLog(actor)
+    numbers = related.numbers.values("id", "account_id", "number").order_by()
+    for row in numbers.iterator(chunk_size=BATCH_SIZE):
+        log.add(row, action, field, before, after)
+    log.save()
