@@ -4,11 +4,14 @@ One file, driven by the environment (see README "Configuration"). The defaults a
 for production except where `DEBUG=1` is set explicitly.
 """
 
+import base64
+import hashlib
 import os
 import sys
 from pathlib import Path
 
 import dj_database_url
+from cryptography.fernet import Fernet
 from django.core.exceptions import ImproperlyConfigured
 
 from kalem_site.rates import parse_rate
@@ -169,6 +172,11 @@ WHITENOISE_AUTOREFRESH = DEBUG or TESTING
 # Request bodies above this size are refused (413 in the API).
 DATA_UPLOAD_MAX_MEMORY_SIZE = int(os.environ.get("MAX_REQUEST_BYTES", str(1024 * 1024)))
 
+# CSV imports in the dashboard: files with more rows than this run in a background thread,
+# and their page follows the progress; the largest file accepted, in bytes.
+IMPORT_BACKGROUND_ROWS = int(os.environ.get("IMPORT_BACKGROUND_ROWS", "2000"))
+IMPORT_MAX_BYTES = int(os.environ.get("IMPORT_MAX_BYTES", str(64 * 1024 * 1024)))
+
 # Mounts the benchmark's floor views (bench/floors.py). Only `make bench` sets it.
 BENCH_FLOORS = env_bool("BENCH_FLOORS", False)
 
@@ -178,6 +186,27 @@ SIP_DOMAIN = os.environ.get("SIP_DOMAIN", "kalem.me")
 # How often a token's `last_used_at` is written: at most once per this many seconds, so a
 # busy integration does not turn every read into a write.
 TOKEN_LAST_USED_RESOLUTION_SECONDS = 60
+
+# The Fernet key that encrypts the credentials accounts store for other services (their Twilio
+# Account SID and auth token). Without it, storing and using credentials is refused with a
+# message saying so. Development and tests derive one from SECRET_KEY so they work as they are.
+CREDENTIALS_KEY = os.environ.get("CREDENTIALS_KEY", "")
+if not CREDENTIALS_KEY and (DEBUG or TESTING):
+    CREDENTIALS_KEY = base64.urlsafe_b64encode(hashlib.sha256(f"credentials:{SECRET_KEY}".encode()).digest()).decode()
+if CREDENTIALS_KEY:
+    try:
+        Fernet(CREDENTIALS_KEY)
+    except ValueError:
+        raise ImproperlyConfigured(
+            "CREDENTIALS_KEY is not a Fernet key. Generate one with: python -c "
+            '"from cryptography.fernet import Fernet; print(Fernet.generate_key().decode())"'
+        ) from None
+
+# Where the Twilio client sends its requests; empty is Twilio itself (https://api.twilio.com).
+# The tests point it at a local fake of Twilio's REST API.
+TWILIO_API_BASE_URL = os.environ.get("TWILIO_API_BASE_URL", "")
+# Seconds the Twilio client waits to connect, and then for each answer.
+TWILIO_TIMEOUT_SECONDS = 15
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": ["kalem_site.api.authentication.BearerTokenAuthentication"],
@@ -229,7 +258,13 @@ LOGGING = {
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s [%(request_id)s] %(name)s %(message)s"}},
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain", "filters": ["request_id"]}},
     "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "INFO")},
-    "loggers": {"django.request": {"handlers": ["console"], "level": "ERROR", "propagate": False}},
+    "loggers": {
+        "django.request": {"handlers": ["console"], "level": "ERROR", "propagate": False},
+        # Request URLs to Twilio hold the Account SID: its client logs them at INFO, urllib3
+        # (under requests) at DEBUG.
+        "twilio.http_client": {"level": "WARNING"},
+        "urllib3.connectionpool": {"level": "INFO"},
+    },
 }
 
 # HTTPS hardening, switched on by environment in production (see README).

@@ -4,6 +4,7 @@ event exists exactly when its change does."""
 from django.utils import timezone
 
 from kalem_site.actors import Actor
+from kalem_site.db import insert_many
 
 from .models import NumberEvent, PhoneNumber
 
@@ -53,12 +54,12 @@ def change_action(field: str, after) -> str:
 
 class EventLog:
     """The events of one change: each stamped with the same actor and moment, then written
-    with one INSERT per batch."""
+    with one statement per batch."""
 
     def __init__(self, actor: Actor):
         self.actor = actor
         self.occurred_at = timezone.now()
-        self.events: list[NumberEvent] = []
+        self.events: list[dict] = []
 
     def add(self, number: PhoneNumber | dict, action: str, field: str = "", before=None, after=None) -> None:
         """An event of `number`: a PhoneNumber, or a dict of its id, account_id and number."""
@@ -67,19 +68,19 @@ class EventLog:
         else:
             account_id, number_id, e164 = number.account_id, number.pk, number.number
         self.events.append(
-            NumberEvent(
-                account_id=account_id,
-                number_id=number_id,
-                number=e164,
-                action=action,
-                field=field,
-                before=before,
-                after=after,
-                actor_type=self.actor.type,
-                actor_name=self.actor.name,
-                channel=self.actor.channel,
-                occurred_at=self.occurred_at,
-            )
+            {
+                "account_id": account_id,
+                "number_id": number_id,
+                "number": e164,
+                "action": action,
+                "field": field,
+                "before": before,
+                "after": after,
+                "actor_type": self.actor.type,
+                "actor_name": self.actor.name,
+                "channel": self.actor.channel,
+                "occurred_at": self.occurred_at,
+            }
         )
         if len(self.events) >= BATCH_SIZE:
             self.save()
@@ -89,7 +90,7 @@ class EventLog:
         self.add(number, change_action(field, after), field, before, after)
 
     def save(self) -> None:
-        NumberEvent.objects.bulk_create(self.events)
+        insert_many(NumberEvent, self.events)
         self.events = []
 
 

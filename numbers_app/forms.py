@@ -115,3 +115,28 @@ class TrunkForm(forms.ModelForm):
         if self.instance.pk and not data.get("password"):
             data.pop("password", None)
         return data
+
+
+class WriteOnlyTextInput(forms.TextInput):
+    """A text input that never renders a value: what was typed is not sent back in the page."""
+
+    def format_value(self, value):
+        return None
+
+
+class TwilioCredentialsForm(forms.Form):
+    """The account's Twilio credentials, write-only: the fields always render empty. Their
+    format is checked by twilio_credentials_set()."""
+
+    account_sid = forms.CharField(
+        label="Account SID",
+        max_length=100,
+        widget=WriteOnlyTextInput(attrs={"autocomplete": "off", "spellcheck": "false", "placeholder": "AC…"}),
+        help_text="Twilio Console → Account Info: AC followed by 32 hexadecimal digits.",
+    )
+    auth_token = forms.CharField(
+        label="Auth token",
+        max_length=200,
+        widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}),
+        help_text="Stored encrypted and never shown again.",
+    )

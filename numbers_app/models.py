@@ -284,3 +284,94 @@ class NumberEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.number} {self.action} {self.field}".rstrip()
+
+    def describe(self) -> str:
+        """The change in words, for the dashboard: "Voice agent: Sales → Support"."""
+        if self.action in (self.Action.CREATED, self.Action.DELETED):
+            state = self.after if self.action == self.Action.CREATED else self.before
+            if not state:
+                return self.get_action_display()
+            parts = [state["status"], state["provider"]]
+            for field in ("voice_agent", "text_agent", "trunk"):
+                if state[field]:
+                    parts.append(f"{self.Field(field).label.lower()} {state[field]['name']}")
+            return f"{self.get_action_display()}: {', '.join(parts)}"
+        return f"{self.get_field_display()}: {_event_value(self.before)} → {_event_value(self.after)}"
+
+
+def _event_value(value) -> str:
+    if value is None:
+        return "none"
+    return value["name"] if isinstance(value, dict) else str(value)
+
+
+class ImportJob(models.Model):
+    """A CSV file uploaded in the dashboard: its dry run, then (once confirmed) its import.
+    Large files run in a background thread and the page follows their progress."""
+
+    class State(models.TextChoices):
+        CHECKING = "checking", "Dry run running"
+        CHECKED = "checked", "Dry run done"
+        IMPORTING = "importing", "Import running"
+        IMPORTED = "imported", "Imported"
+        FAILED = "failed", "Failed"
+
+    account = models.ForeignKey(Account, on_delete=models.CASCADE, related_name="+")
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+")
+    filename = models.CharField(max_length=255)
+    # The file itself, UTF-8 text: kept until the import is applied (or the job deleted).
+    content = models.TextField()
+    state = models.CharField(max_length=9, choices=State.choices, default=State.CHECKING)
+    total_rows = models.PositiveIntegerField(default=0)
+    processed_rows = models.PositiveIntegerField(default=0)
+    # Rows per outcome (create, update, unchanged, error) of the latest phase.
+    totals = models.JSONField(default=dict)
+    error = models.TextField(blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["-id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(state__in=["checking", "checked", "importing", "imported", "failed"]),
+                name="importjob_state_valid",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.filename} ({self.get_state_display()})"
+
+    @property
+    def running(self) -> bool:
+        return self.state in (self.State.CHECKING, self.State.IMPORTING)
+
+    @property
+    def percent(self) -> int:
+        return 100 if not self.total_rows else min(100, self.processed_rows * 100 // self.total_rows)
+
+
+class ImportJobRow(models.Model):
+    """What one row of an import job's file would do (dry run) or did (import)."""
+
+    class Phase(models.TextChoices):
+        DRY_RUN = "dry_run", "Dry run"
+        IMPORT = "import", "Import"
+
+    job = models.ForeignKey(ImportJob, on_delete=models.CASCADE, related_name="rows", db_index=False)
+    phase = models.CharField(max_length=7, choices=Phase.choices)
+    line = models.PositiveIntegerField()
+    number = models.CharField(max_length=64)
+    outcome = models.CharField(max_length=9)
+    message = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["job", "phase", "line"]
+        indexes = [
+            # A page of a job's rows, all or of one outcome, in file order.
+            models.Index(fields=["job", "phase", "outcome", "line"], name="importjobrow_outcome_idx"),
+            models.Index(fields=["job", "phase", "line"], name="importjobrow_line_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"line {self.line}: {self.outcome}"

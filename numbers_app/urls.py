@@ -7,6 +7,10 @@ number_patterns = [
     path("add/", views.number_create, name="add"),
     path("export.csv", views.number_export, name="export"),
     path("bulk/", views.number_bulk, name="bulk"),
+    path("twilio/", views.twilio_import, name="twilio"),
+    path("twilio/credentials/", views.twilio_credentials, name="twilio_credentials"),
+    path("twilio/credentials/delete/", views.twilio_credentials_delete, name="twilio_credentials_delete"),
+    path("twilio/sync/", views.twilio_sync, name="twilio_sync"),
     path("<int:pk>/", views.number_detail, name="detail"),
     path("<int:pk>/delete/", views.number_delete, name="delete"),
     path("<int:pk>/activate/", views.number_activate, name="activate"),
@@ -21,6 +25,7 @@ trunk_patterns = [
 ]
 
 urlpatterns = [
+    path("activity/", views.activity, name="activity"),
     path("numbers/", include((number_patterns, "numbers"))),
     path("trunks/", include((trunk_patterns, "trunks"))),
 ]

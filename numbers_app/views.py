@@ -10,6 +10,9 @@ from django.urls import reverse
 from django.views.decorators.http import require_POST
 
 from agents_app.models import TextAgent, VoiceAgent
+from kalem_site.accounts.crypto import CredentialsUnavailable
+from kalem_site.accounts.models import TwilioCredentials
+from kalem_site.actors import Actor, Channel
 from kalem_site.api.pagination import DEFAULT_PER_PAGE, MAX_PER_PAGE
 from kalem_site.web import (
     account_required,
@@ -20,10 +23,17 @@ from kalem_site.web import (
     safe_next_url,
 )
 
-from . import services
-from .api.filters import UNASSIGNED, NumberFilter, TrunkFilter
-from .forms import PER_PAGE_CHOICES, BulkActionForm, NumberCreateForm, NumberUpdateForm, TrunkForm
-from .models import PhoneNumber, SipTrunk
+from . import services, twilio
+from .api.filters import UNASSIGNED, EventFilter, NumberFilter, TrunkFilter
+from .forms import (
+    PER_PAGE_CHOICES,
+    BulkActionForm,
+    NumberCreateForm,
+    NumberUpdateForm,
+    TrunkForm,
+    TwilioCredentialsForm,
+)
+from .models import NumberEvent, PhoneNumber, SipTrunk
 from .selectors import FACET_COLUMNS, csv_response, number_facet_counts, number_routing, number_total
 
 
@@ -168,10 +178,41 @@ def number_detail(request, pk: int):
             messages.success(request, f"Number {number.number} saved.")
             return redirect("numbers:detail", pk=number.pk)
     routable, reasons = number_routing(number)
+    events = NumberEvent.objects.for_account(account).filter(number_id=number.pk).newest_first()
     return render(
         request,
         "numbers_app/number_detail.html",
-        {"number": number, "form": form, "routable": routable, "routing_reasons": reasons},
+        {
+            "number": number,
+            "form": form,
+            "routable": routable,
+            "routing_reasons": reasons,
+            # One more than shown, to know whether to link to the rest.
+            "events": list(events[: TIMELINE_LENGTH + 1]),
+            "timeline_length": TIMELINE_LENGTH,
+        },
+    )
+
+
+# How many of its latest events a number's page shows; the Activity page has the rest.
+TIMELINE_LENGTH = 10
+
+
+@account_required
+def activity(request):
+    """Every change to the account's numbers, newest first, with the API's filters (invalid
+    ones shown and ignored)."""
+    account_id = request.user.account_id
+    filterset = EventFilter(request.GET, queryset=NumberEvent.objects.filter(account_id=account_id).newest_first())
+    filterset.valid_values()
+    page = Paginator(filterset.qs, _per_page(request)).get_page(request.GET.get("page"))
+    # Which of the page's numbers still exist, to link only to those.
+    number_ids = {event.number_id for event in page}
+    existing = set(PhoneNumber.objects.filter(account_id=account_id, pk__in=number_ids).values_list("pk", flat=True))
+    return render(
+        request,
+        "numbers_app/activity.html",
+        {"page": page, "filterset": filterset, "existing_numbers": existing},
     )
 
 
@@ -296,3 +337,74 @@ def trunk_delete(request, pk: int):
         )
         return redirect("trunks:list")
     return render(request, "numbers_app/trunk_confirm_delete.html", {"trunk": trunk})
+
+
+# Import from Twilio
+
+
+def _twilio_page(request, *, form: TwilioCredentialsForm | None = None, report: twilio.TwilioSyncReport | None = None):
+    """The page: the stored credentials (at most the SID's last 4 characters), the form to
+    store them, the sync button and, after a sync, its report."""
+    credentials = TwilioCredentials.objects.filter(account=request.user.account_id).first()
+    sid_hint = credentials_error = None
+    if credentials is not None:
+        try:
+            sid_hint = credentials.account_sid_hint()
+        except CredentialsUnavailable as error:
+            credentials_error = str(error)
+    return render(
+        request,
+        "numbers_app/twilio.html",
+        {
+            "form": form or TwilioCredentialsForm(),
+            "credentials": credentials,
+            "sid_hint": sid_hint,
+            "credentials_error": credentials_error,
+            "report": report,
+        },
+    )
+
+
+@account_required
+def twilio_import(request):
+    return _twilio_page(request)
+
+
+@require_POST
+@account_required
+def twilio_credentials(request):
+    form = TwilioCredentialsForm(request.POST)
+    if form.is_valid():
+        try:
+            twilio.twilio_credentials_set(account=request.user.account, **form.cleaned_data)
+        except ValidationError as error:
+            apply_service_errors(form, error)
+        else:
+            messages.success(request, "Twilio credentials stored.")
+            return redirect("numbers:twilio")
+    return _twilio_page(request, form=form)
+
+
+@require_POST
+@account_required
+def twilio_credentials_delete(request):
+    if twilio.twilio_credentials_delete(account=request.user.account):
+        messages.success(request, "Twilio credentials removed.")
+    else:
+        messages.info(request, "No Twilio credentials were stored.")
+    return redirect("numbers:twilio")
+
+
+@require_POST
+@account_required
+def twilio_sync(request):
+    """Runs the sync and shows its report on this response (running it again is harmless:
+    it creates only what is still missing)."""
+    try:
+        report = twilio.twilio_sync(actor=Actor.for_user(request.user, Channel.IMPORT), account=request.user.account)
+    except twilio.TwilioSyncError as error:
+        messages.error(request, str(error))
+        return _twilio_page(request)
+    created = len(report.created)
+    messages.success(request, f"Twilio lists {report.listed} number{pluralize(report.listed)}; {created} created here.")
+    return _twilio_page(request, report=report)

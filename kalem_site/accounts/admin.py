@@ -1,7 +1,7 @@
 from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 
-from .models import Account, ApiToken, User
+from .models import Account, ApiToken, TwilioCredentials, User
 from .services import token_revoke
 
 
@@ -55,3 +55,24 @@ class ApiTokenAdmin(admin.ModelAdmin):
         for token in queryset:
             token_revoke(token=token)
         self.message_user(request, f"{queryset.count()} token(s) revoked.")
+
+
+@admin.register(TwilioCredentials)
+class TwilioCredentialsAdmin(admin.ModelAdmin):
+    """Which accounts have stored Twilio credentials, and when. The SID and the token are
+    stored in the dashboard (Numbers → Import from Twilio) and never shown, here neither."""
+
+    list_display = ["account", "updated_at"]
+    list_select_related = ["account"]
+    search_fields = ["account__name"]
+    fields = ["account", "updated_at"]
+    readonly_fields = ["account", "updated_at"]
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False

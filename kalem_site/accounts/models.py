@@ -1,4 +1,5 @@
-"""The tenant (Account), the people who sign in to it (User) and its API keys (ApiToken)."""
+"""The tenant (Account), the people who sign in to it (User), its API keys (ApiToken) and the
+credentials it stores for other services (TwilioCredentials)."""
 
 import hashlib
 import secrets
@@ -7,6 +8,8 @@ from django.contrib.auth.models import AbstractUser
 from django.db import models
 from django.db.models.functions import Lower
 from django.utils import timezone
+
+from .crypto import decrypt
 
 
 class Account(models.Model):
@@ -143,3 +146,35 @@ class RateLimitCounter(models.Model):
 
     def __str__(self) -> str:
         return f"{self.identity}: {self.count} since {self.window_start}"
+
+
+class TwilioCredentials(models.Model):
+    """An account's Twilio Account SID and auth token, with which its numbers are imported
+    (numbers_app/twilio.py). Both are stored encrypted (accounts/crypto.py) and are write-only:
+    no page, response, admin or log shows them; pages show at most the SID's last 4 characters."""
+
+    account = models.OneToOneField(Account, on_delete=models.CASCADE, related_name="twilio_credentials")
+    account_sid_encrypted = models.TextField(editable=False)
+    auth_token_encrypted = models.TextField(editable=False)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["id"]
+        verbose_name = "Twilio credentials"
+        verbose_name_plural = "Twilio credentials"
+
+    def __str__(self) -> str:
+        return f"Twilio credentials of {self.account}"
+
+    def get_account_sid(self) -> str:
+        """Raises CredentialsUnavailable when this server's key cannot read it."""
+        return decrypt(self.account_sid_encrypted)
+
+    def get_auth_token(self) -> str:
+        """Raises CredentialsUnavailable when this server's key cannot read it."""
+        return decrypt(self.auth_token_encrypted)
+
+    def account_sid_hint(self) -> str:
+        """What pages show of the SID: `AC…` and its last 4 characters."""
+        return f"AC…{self.get_account_sid()[-4:]}"

@@ -2,7 +2,7 @@
 
 from django.http import Http404, JsonResponse
 from django.views.decorators.csrf import csrf_exempt
-from rest_framework import viewsets
+from rest_framework import mixins, viewsets
 from rest_framework.exceptions import NotFound, ParseError, ValidationError
 
 from kalem_site.accounts.models import Account
@@ -12,8 +12,8 @@ from .errors import error_response, server_error_parts
 from .fields import id_in_range
 
 
-class AccountScopedViewSet(viewsets.ModelViewSet):
-    """CRUD on the objects of the token's account.
+class AccountScopedGenericViewSet(viewsets.GenericViewSet):
+    """The objects of the token's account.
 
     Subclasses build `get_queryset()` from `self.account`, so no query can reach another
     account's rows; objects of other accounts are then 404 like objects that do not exist."""
@@ -69,6 +69,17 @@ class AccountScopedViewSet(viewsets.ModelViewSet):
         if id_in_range(self.kwargs[self.lookup_field]) is None:
             raise NotFound()
         return super().get_object()
+
+
+class AccountScopedViewSet(
+    mixins.CreateModelMixin,
+    mixins.RetrieveModelMixin,
+    mixins.UpdateModelMixin,
+    mixins.DestroyModelMixin,
+    mixins.ListModelMixin,
+    AccountScopedGenericViewSet,
+):
+    """CRUD on the objects of the token's account."""
 
     def get_success_headers(self, data) -> dict:
         # Location of the created object: the collection's URL plus its id.

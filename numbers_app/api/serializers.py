@@ -1,5 +1,6 @@
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.core.validators import RegexValidator
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from agents_app.models import TextAgent, VoiceAgent
@@ -12,7 +13,7 @@ from kalem_site.api.fields import (
     format_timestamp,
 )
 
-from ..models import PhoneNumber, SipTrunk
+from ..models import NumberEvent, PhoneNumber, SipTrunk
 from ..phone import E164_MESSAGE, E164_REGEX, normalize_number, parse_e164
 from ..selectors import number_routing
 
@@ -197,3 +198,85 @@ class NumberBulkResultSerializer(serializers.Serializer):
     action = serializers.CharField()
     results = NumberBulkItemSerializer(many=True)
     changed = serializers.IntegerField(help_text="How many numbers the action actually changed.")
+
+
+# The value of an event's `before` or `after`: a status or provider, an agent or trunk as it
+# was named then, the whole number (on created and deleted), or null.
+_ASSIGNMENT_VALUE_SCHEMA = {
+    "type": "object",
+    "nullable": True,
+    "required": ["id", "name"],
+    "properties": {"id": {"type": "integer"}, "name": {"type": "string"}},
+    "additionalProperties": False,
+}
+_EVENT_VALUE_SCHEMA = {
+    "nullable": True,
+    "oneOf": [
+        {"type": "string"},
+        _ASSIGNMENT_VALUE_SCHEMA,
+        {
+            "type": "object",
+            "required": ["status", "provider", "voice_agent", "text_agent", "trunk"],
+            "properties": {
+                "status": {"type": "string", "enum": PhoneNumber.Status.values},
+                "provider": {"type": "string", "enum": PhoneNumber.Provider.values},
+                "voice_agent": _ASSIGNMENT_VALUE_SCHEMA,
+                "text_agent": _ASSIGNMENT_VALUE_SCHEMA,
+                "trunk": _ASSIGNMENT_VALUE_SCHEMA,
+            },
+            "additionalProperties": False,
+        },
+    ],
+}
+
+
+@extend_schema_field(_EVENT_VALUE_SCHEMA)
+class EventValueField(serializers.ReadOnlyField):
+    pass
+
+
+# The Event object: each key in its order, and the column its value comes from.
+EVENT_SHAPE = (
+    ("id", "id"),
+    ("number_id", "number_id"),
+    ("number", "number"),
+    ("action", "action"),
+    ("field", "field"),
+    ("before", "before"),
+    ("after", "after"),
+    ("actor_type", "actor_type"),
+    ("actor_name", "actor_name"),
+    ("channel", "channel"),
+    ("occurred_at", "occurred_at"),
+)
+EVENT_COLUMNS = tuple(column for _, column in EVENT_SHAPE)
+
+
+class EventSerializer(serializers.Serializer):
+    """One change to a number on its audit timeline (read-only)."""
+
+    id = serializers.IntegerField(read_only=True)
+    number_id = serializers.IntegerField(read_only=True, help_text="The number's id; it may since have been deleted.")
+    number = serializers.CharField(read_only=True, help_text="The number, E.164.")
+    action = serializers.ChoiceField(choices=NumberEvent.Action.choices, read_only=True)
+    field = serializers.ChoiceField(
+        choices=NumberEvent.Field.choices,
+        read_only=True,
+        allow_null=True,
+        help_text="The field that changed; null for created and deleted.",
+    )
+    before = EventValueField(help_text="The field's value before (for deleted, the whole number).")
+    after = EventValueField(help_text="The field's value after (for created, the whole number).")
+    actor_type = serializers.ChoiceField(choices=NumberEvent._meta.get_field("actor_type").choices, read_only=True)
+    actor_name = serializers.CharField(
+        read_only=True, help_text="The user's username, the token's or the command's name."
+    )
+    channel = serializers.ChoiceField(choices=NumberEvent._meta.get_field("channel").choices, read_only=True)
+    occurred_at = TimestampField()
+
+    def to_representation(self, event: dict) -> dict:
+        """From a `.values(*EVENT_COLUMNS)` row."""
+        data = {key: event[column] for key, column in EVENT_SHAPE}
+        data["field"] = data["field"] or None
+        data["occurred_at"] = format_timestamp(data["occurred_at"])
+        return data

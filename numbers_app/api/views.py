@@ -3,17 +3,20 @@ from django.shortcuts import get_object_or_404
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework.decorators import action
-from rest_framework.exceptions import ValidationError
+from rest_framework.exceptions import NotFound, ValidationError
 from rest_framework.response import Response
 
-from kalem_site.api.views import AccountScopedViewSet
+from kalem_site.api.fields import id_in_range
+from kalem_site.api.views import AccountScopedGenericViewSet, AccountScopedViewSet
 
 from .. import services
-from ..models import PhoneNumber, SipTrunk
+from ..models import NumberEvent, PhoneNumber, SipTrunk
 from ..selectors import csv_response, number_bulk_targets, number_total
-from .filters import NumberFilter, TrunkFilter
+from .filters import EventFilter, NumberFilter, TrunkFilter
 from .serializers import (
+    EVENT_COLUMNS,
     NUMBER_COLUMNS,
+    EventSerializer,
     NumberBulkResultSerializer,
     NumberBulkSerializer,
     NumberLookupSerializer,
@@ -31,7 +34,11 @@ class NumberViewSet(AccountScopedViewSet):
     object_names = ("number", "numbers")
     # Besides the errors every operation of its kind can answer with (kalem_site.api.schema).
     schema_error_statuses = {"lookup": {404}}
-    extra_query_params = {"lookup": {"number"}, "export_csv": set(NumberFilter.base_filters)}
+    extra_query_params = {
+        "lookup": {"number"},
+        "export_csv": set(NumberFilter.base_filters),
+        "events": {"page", "per_page"},
+    }
     serializer_class = NumberSerializer
     filterset_class = NumberFilter
 
@@ -161,6 +168,56 @@ class NumberViewSet(AccountScopedViewSet):
         lookup.is_valid(raise_exception=True)
         number = get_object_or_404(self.get_queryset(), number=lookup.validated_data["number"])
         return Response(NumberRoutingSerializer(number, context=self.get_serializer_context()).data)
+
+    @extend_schema(
+        summary="List a number's events",
+        description=(
+            "The number's audit timeline, newest first: every change, who made it (`actor_type`, "
+            "`actor_name`), through what (`channel`), the field, and its value before and after. "
+            "Still readable after the number is deleted."
+        ),
+        responses=EventSerializer(many=True),
+    )
+    @action(detail=True, methods=["get"])
+    def events(self, request, pk=None):
+        number_id = id_in_range(pk)
+        if number_id is None:
+            raise NotFound()
+        events = NumberEvent.objects.for_account(self.account).filter(number_id=number_id).newest_first()
+        page = self.paginator.paginate_queryset(events, request, view=self, values=EVENT_COLUMNS)
+        # No events: a number of the account created before the timeline existed has none,
+        # any other id is not the account's.
+        if not self.paginator.total and not PhoneNumber.objects.for_account(self.account).filter(pk=number_id).exists():
+            raise NotFound()
+        return self.get_paginated_response(EventSerializer(page, many=True).data)
+
+
+class EventViewSet(AccountScopedGenericViewSet):
+    """The account's activity: every change to its numbers, newest first, deleted numbers
+    included."""
+
+    queryset = NumberEvent.objects.none()  # the model, for the schema; get_queryset() scopes
+    object_names = ("event", "events")
+    serializer_class = EventSerializer
+    filterset_class = EventFilter
+
+    def get_queryset(self):
+        return NumberEvent.objects.for_account(self.account).newest_first()
+
+    @extend_schema(
+        summary="List the account's events",
+        description=(
+            "Every change to the account's numbers, newest first. `number` (any common formatting) and "
+            "`number_id` narrow it to one number, deleted or not; `since` and `until` (ISO 8601, inclusive; "
+            "no offset means UTC) to a period; `action` and `channel` to a kind of change."
+        ),
+    )
+    def list(self, request, *args, **kwargs):
+        filterset = EventFilter(request.query_params, queryset=self.get_queryset())
+        if not filterset.is_valid():
+            raise ValidationError(filterset.errors)
+        page = self.paginator.paginate_queryset(filterset.qs, request, view=self, values=EVENT_COLUMNS)
+        return self.get_paginated_response(self.get_serializer(page, many=True).data)
 
 
 class TrunkViewSet(AccountScopedViewSet):

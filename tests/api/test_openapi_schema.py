@@ -30,9 +30,11 @@ def routed_operations() -> set[tuple[str, str]]:
     for prefix, viewset, _ in router.registry:
         collection, detail = f"/api/v1/{prefix}", f"/api/v1/{prefix}/{{id}}"
         for action in ("list", "create"):
-            operations.add((collection, METHODS[action]))
+            if hasattr(viewset, action):
+                operations.add((collection, METHODS[action]))
         for action in ("retrieve", "update", "partial_update", "destroy"):
-            operations.add((detail, METHODS[action]))
+            if hasattr(viewset, action):
+                operations.add((detail, METHODS[action]))
         for extra in viewset.get_extra_actions():
             base = detail if extra.detail else collection
             for method in extra.mapping:
@@ -55,7 +57,7 @@ def test_it_is_public_and_needs_no_token(anonymous_api, db):
 
 def test_it_documents_every_route_and_nothing_else(schema):
     assert documented_operations(schema) == routed_operations()
-    assert len(routed_operations()) == 29
+    assert len(routed_operations()) == 31
 
 
 def test_every_operation_requires_the_bearer_token(schema):

@@ -1,0 +1,381 @@
+"""CSV import of numbers: `number,provider,voice_agent,text_agent,trunk,status`, the columns
+the export writes, so that an exported file imports back as "unchanged".
+
+One planner decides, row by row, what a row would do (create, update, unchanged, or an error
+with its reason). The dry run only plans; applying plans each batch again inside its own
+transaction, with the batch's existing numbers locked, and writes the creates and updates of
+that batch together with their audit events. A batch is all or nothing; rows with errors are
+skipped and reported. Used by the dashboard's import page and the `importnumbers` command.
+"""
+
+import csv
+import io
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+
+from django.core.exceptions import ValidationError
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from agents_app.models import TextAgent, VoiceAgent
+from kalem_site.accounts.models import Account
+from kalem_site.actors import Actor
+from kalem_site.db import insert_many
+
+from .audit import EventLog, assignment_value
+from .models import NumberEvent, PhoneNumber, SipTrunk
+from .phone import normalize_number
+from .selectors import CSV_COLUMNS
+from .services import ASSIGNMENT_FIELDS, DUPLICATE_NUMBER_MESSAGE
+
+BATCH_SIZE = 1000
+# The largest file the import takes; a million rows of this format are about 60 MB.
+MAX_ROWS = 1_000_000
+
+
+class Outcome:
+    CREATE = "create"
+    UPDATE = "update"
+    UNCHANGED = "unchanged"
+    ERROR = "error"
+    ALL = (CREATE, UPDATE, UNCHANGED, ERROR)
+
+
+class ImportFileError(ValueError):
+    """The file as a whole cannot be imported (not UTF-8 text, no `number` column…)."""
+
+
+@dataclass
+class RowResult:
+    line: int
+    number: str
+    outcome: str
+    # What changes ("status: active → inactive; trunk: none → Edge"), or the error.
+    message: str = ""
+    # For a create: every field; for an update: the changed fields. Agents and trunks as objects.
+    values: dict = field(default_factory=dict)
+    existing: PhoneNumber | None = None
+
+
+@dataclass
+class Totals:
+    create: int = 0
+    update: int = 0
+    unchanged: int = 0
+    error: int = 0
+
+    def add(self, results: Iterable[RowResult]) -> None:
+        for result in results:
+            setattr(self, result.outcome, getattr(self, result.outcome) + 1)
+
+    @property
+    def rows(self) -> int:
+        return self.create + self.update + self.unchanged + self.error
+
+    def as_dict(self) -> dict:
+        return {outcome: getattr(self, outcome) for outcome in Outcome.ALL}
+
+
+# Reading the file
+
+
+def read_rows(text: str) -> tuple[int, Iterator[tuple[int, dict]]]:
+    """How many data rows `text` has, and the rows as (line number, {column: value}).
+
+    Raises ImportFileError when the header is unusable or the file is too long."""
+    if text.startswith("\ufeff"):
+        text = text[1:]  # the byte-order mark spreadsheet programs write
+    reader = csv.reader(io.StringIO(text, newline=""))
+    try:
+        header = next(reader)
+    except StopIteration:
+        raise ImportFileError("The file is empty.") from None
+    except csv.Error as error:
+        raise ImportFileError(f"Line 1: {error}.") from None
+    columns = [name.strip().lower() for name in header]
+    unknown = [name for name in columns if name not in CSV_COLUMNS]
+    if unknown:
+        raise ImportFileError(f"Unknown column(s): {', '.join(unknown)}. The columns are: {','.join(CSV_COLUMNS)}.")
+    if "number" not in columns:
+        raise ImportFileError(f"The file needs a header line with a number column: {','.join(CSV_COLUMNS)}.")
+    if len(set(columns)) != len(columns):
+        raise ImportFileError("A column appears twice in the header.")
+    total = _count_data_rows(text)
+    if total > MAX_ROWS:
+        raise ImportFileError(f"The file has {total:,} rows; import at most {MAX_ROWS:,} at a time.")
+
+    def rows() -> Iterator[tuple[int, dict]]:
+        reader = csv.reader(io.StringIO(text, newline=""))
+        next(reader)
+        while True:
+            try:
+                values = next(reader)
+            except StopIteration:
+                return
+            except csv.Error as error:
+                yield reader.line_num, {"__error__": f"Unreadable CSV: {error}."}
+                continue
+            if not any(value.strip() for value in values):
+                continue  # blank lines are not rows
+            if len(values) != len(columns):
+                yield reader.line_num, {"__error__": f"Expected {len(columns)} values, found {len(values)}."}
+                continue
+            yield reader.line_num, dict(zip(columns, values, strict=True))
+
+    return total, rows()
+
+
+def _count_data_rows(text: str) -> int:
+    reader = csv.reader(io.StringIO(text, newline=""))
+    next(reader, None)
+    count = 0
+    while True:
+        try:
+            values = next(reader)
+        except StopIteration:
+            return count
+        except csv.Error:
+            values = ["?"]
+        count += any(value.strip() for value in values)
+
+
+def decode(data: bytes) -> str:
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError:
+        raise ImportFileError("The file must be UTF-8 text (CSV).") from None
+
+
+# Planning
+
+
+class Assignments:
+    """The account's agents and trunks, found by name (exactly as written) or, failing
+    that, by id: read once per import, not once per row."""
+
+    def __init__(self, account: Account):
+        self.by_field = {}
+        for name, model in (("voice_agent", VoiceAgent), ("text_agent", TextAgent), ("trunk", SipTrunk)):
+            objects = list(model.objects.for_account(account))
+            self.by_field[name] = (
+                {obj.name: obj for obj in objects},
+                {str(obj.pk): obj for obj in objects},
+                model,
+            )
+
+    def find(self, field_name: str, value: str):
+        """The agent or trunk a cell names; None for an empty cell (unassigned)."""
+        value = value.strip()
+        if not value:
+            return None
+        by_name, by_id, model = self.by_field[field_name]
+        found = by_name.get(value) or by_id.get(value.lstrip("#"))
+        if found is None:
+            raise ValidationError(f"{model.kind_title} “{value}” does not exist (give its name or id).")
+        return found
+
+
+_CHOICES = (("provider", tuple(PhoneNumber.Provider.values)), ("status", tuple(PhoneNumber.Status.values)))
+
+
+def _parse(row: dict, assignments: Assignments) -> tuple[str, dict]:
+    """The row's E.164 number and the fields it sets. Raises ValidationError with every
+    problem of the row."""
+    if "__error__" in row:
+        raise ValidationError(row["__error__"])
+    errors, values = [], {}
+    number = ""
+    try:
+        number = normalize_number(row.get("number", ""))
+    except ValidationError as error:
+        errors.append(f"number: {' '.join(error.messages)}")
+    for name, choices in _CHOICES:
+        value = row.get(name, "").strip().lower()
+        if not value:
+            continue  # absent or empty: kept (defaults for a new number)
+        if value not in choices:
+            errors.append(f"{name}: “{row[name].strip()}” is not one of {', '.join(choices)}.")
+        else:
+            values[name] = value
+    for name in ASSIGNMENT_FIELDS:
+        if name not in row:
+            continue  # the column is absent: kept
+        try:
+            values[name] = assignments.find(name, row[name])
+        except ValidationError as error:
+            errors.append(f"{name}: {' '.join(error.messages)}")
+    if errors:
+        raise ValidationError(errors)
+    return number, values
+
+
+def _shown(value) -> str:
+    if value is None:
+        return "none"
+    return getattr(value, "name", value)
+
+
+def plan_batch(
+    account: Account, batch: list[tuple[int, dict]], assignments: Assignments, seen: dict[str, int], *, lock: bool
+) -> list[RowResult]:
+    """What each row of `batch` would do, against the database as it is now. `seen` maps the
+    numbers of earlier rows to their line, to refuse a number given twice; `lock` locks the
+    batch's existing numbers until the transaction ends (when applying)."""
+    parsed = []
+    results: list[RowResult] = []
+    for line, row in batch:
+        try:
+            number, values = _parse(row, assignments)
+        except ValidationError as error:
+            results.append(RowResult(line, row.get("number", "").strip(), Outcome.ERROR, " ".join(error.messages)))
+            continue
+        if number in seen:
+            results.append(RowResult(line, number, Outcome.ERROR, f"The number is also on line {seen[number]}."))
+            continue
+        seen[number] = line
+        parsed.append((line, number, values))
+        results.append(None)  # filled below, keeping file order
+
+    existing_numbers = PhoneNumber.objects.filter(number__in=[number for _, number, _ in parsed])
+    if lock:
+        existing_numbers = existing_numbers.select_for_update()
+    existing = {number.number: number for number in existing_numbers}
+
+    planned = iter(parsed)
+    for index, result in enumerate(results):
+        if result is not None:
+            continue
+        line, number, values = next(planned)
+        current = existing.get(number)
+        if current is None:
+            values = {
+                "provider": PhoneNumber.Provider.MANUAL,
+                "status": PhoneNumber.Status.ACTIVE,
+                **{name: None for name in ASSIGNMENT_FIELDS},
+                **values,
+            }
+            described = ", ".join(
+                [values["provider"], values["status"]]
+                + [f"{name.replace('_', ' ')} {values[name].name}" for name in ASSIGNMENT_FIELDS if values[name]]
+            )
+            results[index] = RowResult(line, number, Outcome.CREATE, described, values)
+        elif current.account_id != account.id:
+            results[index] = RowResult(line, number, Outcome.ERROR, DUPLICATE_NUMBER_MESSAGE)
+        else:
+            changes = {}
+            for name, value in values.items():
+                current_value = getattr(current, f"{name}_id" if name in ASSIGNMENT_FIELDS else name)
+                if current_value != getattr(value, "pk", value):
+                    changes[name] = value
+            if changes:
+                described = "; ".join(
+                    f"{name}: {_shown(_current(current, name, assignments))} → {_shown(value)}"
+                    for name, value in changes.items()
+                )
+                results[index] = RowResult(line, number, Outcome.UPDATE, described, changes, current)
+            else:
+                results[index] = RowResult(line, number, Outcome.UNCHANGED, existing=current)
+    return results
+
+
+def _current(number: PhoneNumber, name: str, assignments: Assignments):
+    """A field's current value; an agent or trunk from the ones already read, not a query."""
+    if name not in ASSIGNMENT_FIELDS:
+        return getattr(number, name)
+    pk = getattr(number, f"{name}_id")
+    return None if pk is None else assignments.by_field[name][1].get(str(pk))
+
+
+def _batches(rows: Iterator[tuple[int, dict]]) -> Iterator[list[tuple[int, dict]]]:
+    batch = []
+    for row in rows:
+        batch.append(row)
+        if len(batch) == BATCH_SIZE:
+            yield batch
+            batch = []
+    if batch:
+        yield batch
+
+
+def dry_run(*, account: Account, rows: Iterator[tuple[int, dict]]) -> Iterator[list[RowResult]]:
+    """What importing `rows` would do, row by row (yielded a batch at a time); writes nothing."""
+    assignments, seen = Assignments(account), {}
+    for batch in _batches(rows):
+        yield plan_batch(account, batch, assignments, seen, lock=False)
+
+
+def number_import(*, actor: Actor, account: Account, rows: Iterator[tuple[int, dict]]) -> Iterator[list[RowResult]]:
+    """Import `rows`: each batch is planned again and written in its own transaction, with
+    its audit events; rows with errors are skipped. Yields each batch's results once it is
+    committed."""
+    assignments, seen = Assignments(account), {}
+    for batch in _batches(rows):
+        yield _apply_batch(actor, account, batch, assignments, seen)
+
+
+def _apply_batch(actor, account, batch, assignments, seen) -> list[RowResult]:
+    # A number created by someone else between planning and writing breaks the unique
+    # constraint and rolls the batch back; planned again, that row is then an error or an
+    # update, and the rest of the batch goes through.
+    for attempt in range(2):
+        seen_before = dict(seen)
+        try:
+            with transaction.atomic():
+                results = plan_batch(account, batch, assignments, seen, lock=True)
+                _write(actor, account, results, assignments)
+                return results
+        except IntegrityError:
+            seen.clear()
+            seen.update(seen_before)
+            if attempt:
+                raise
+    raise AssertionError("unreachable")
+
+
+def _write(actor: Actor, account: Account, results: list[RowResult], assignments: Assignments) -> None:
+    now = timezone.now()
+    log = EventLog(actor)
+    creates = [result for result in results if result.outcome == Outcome.CREATE]
+    insert_many(
+        PhoneNumber,
+        [
+            {
+                "account_id": account.id,
+                "number": result.number,
+                "provider": result.values["provider"],
+                "status": result.values["status"],
+                **{f"{name}_id": getattr(result.values[name], "pk", None) for name in ASSIGNMENT_FIELDS},
+                "created_at": now,
+                "updated_at": now,
+            }
+            for result in creates
+        ],
+    )
+    # The new rows' ids, for their events: one query, as executemany returns none.
+    if creates:
+        ids = dict(
+            PhoneNumber.objects.filter(number__in=[result.number for result in creates]).values_list("number", "id")
+        )
+        for result in creates:
+            created = {"account_id": account.id, "id": ids[result.number], "number": result.number}
+            state = {name: result.values[name] for name in ("status", "provider")}
+            state |= {name: assignment_value(result.values[name]) for name in ASSIGNMENT_FIELDS}
+            log.add(created, NumberEvent.Action.CREATED, after=state)
+
+    updates, changed_fields = [], set()
+    for result in results:
+        if result.outcome != Outcome.UPDATE:
+            continue
+        number = result.existing
+        for name, value in result.values.items():
+            before = _current(number, name, assignments)
+            recorded_before = assignment_value(before) if name in ASSIGNMENT_FIELDS else before
+            recorded_after = assignment_value(value) if name in ASSIGNMENT_FIELDS else value
+            log.add_change(number, name, recorded_before, recorded_after)
+            setattr(number, name, value)
+            changed_fields.add(name)
+        number.updated_at = now
+        updates.append(number)
+    if updates:
+        PhoneNumber.objects.bulk_update(updates, [*sorted(changed_fields), "updated_at"])
+    log.save()
