@@ -2,6 +2,7 @@
 same as for the API."""
 
 from django import forms
+from django.conf import settings
 
 from agents_app.models import TextAgent, VoiceAgent
 from kalem_site.accounts.models import Account
@@ -140,3 +141,17 @@ class TwilioCredentialsForm(forms.Form):
         widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}),
         help_text="Stored encrypted and never shown again.",
     )
+
+
+class ImportUploadForm(forms.Form):
+    file = forms.FileField(
+        label="CSV file",
+        help_text="Columns: number,provider,voice_agent,text_agent,trunk,status — agents and trunks by name or id. "
+        "The Export CSV button writes this format.",
+    )
+
+    def clean_file(self):
+        upload = self.cleaned_data["file"]
+        if upload.size > settings.IMPORT_MAX_BYTES:
+            raise forms.ValidationError(f"The file is larger than {settings.IMPORT_MAX_BYTES // (1024 * 1024)} MB.")
+        return upload

@@ -28,12 +28,15 @@ from .api.filters import UNASSIGNED, EventFilter, NumberFilter, TrunkFilter
 from .forms import (
     PER_PAGE_CHOICES,
     BulkActionForm,
+    ImportUploadForm,
     NumberCreateForm,
     NumberUpdateForm,
     TrunkForm,
     TwilioCredentialsForm,
 )
-from .models import NumberEvent, PhoneNumber, SipTrunk
+from .import_jobs import import_job_create, import_job_stalled, import_job_start
+from .imports import ImportFileError, Outcome
+from .models import ImportJob, ImportJobRow, NumberEvent, PhoneNumber, SipTrunk
 from .selectors import FACET_COLUMNS, csv_response, number_facet_counts, number_routing, number_total
 
 
@@ -408,3 +411,95 @@ def twilio_sync(request):
     created = len(report.created)
     messages.success(request, f"Twilio lists {report.listed} number{pluralize(report.listed)}; {created} created here.")
     return _twilio_page(request, report=report)
+
+
+# CSV import
+
+
+@account_required
+def import_upload(request):
+    """Upload a CSV file: it is checked (a dry run) before anything is imported."""
+    form = ImportUploadForm(request.POST or None, request.FILES or None)
+    if request.method == "POST" and form.is_valid():
+        upload = form.cleaned_data["file"]
+        try:
+            job = import_job_create(
+                account=request.user.account, user=request.user, filename=upload.name, data=upload.read()
+            )
+        except ImportFileError as error:
+            form.add_error("file", str(error))
+        else:
+            import_job_start(job=job, phase=ImportJobRow.Phase.DRY_RUN)
+            return redirect("numbers:import-job", pk=job.pk)
+    jobs = ImportJob.objects.filter(account_id=request.user.account_id).select_related("created_by")[:10]
+    return render(request, "numbers_app/import_upload.html", {"form": form, "jobs": jobs})
+
+
+IMPORT_ROWS_PER_PAGE = 100
+
+
+@account_required
+def import_job(request, pk: int):
+    """The job's dry run (or, once imported, its result): totals, then row by row, all rows or
+    those of one outcome. While it runs, the page refreshes itself (no JavaScript needed)."""
+    job = get_for_account_or_404(ImportJob.objects.only(*IMPORT_JOB_FIELDS), request, pk)
+    imported = job.state in (ImportJob.State.IMPORTING, ImportJob.State.IMPORTED)
+    phase = ImportJobRow.Phase.IMPORT if imported else ImportJobRow.Phase.DRY_RUN
+    outcome = request.GET.get("outcome", "")
+    rows = ImportJobRow.objects.filter(job=job, phase=phase).order_by("line")
+    if outcome in Outcome.ALL:
+        rows = rows.filter(outcome=outcome)
+    else:
+        outcome = ""
+    page = Paginator(rows, IMPORT_ROWS_PER_PAGE).get_page(request.GET.get("page"))
+    return render(
+        request,
+        "numbers_app/import_job.html",
+        {
+            "job": job,
+            "page": page,
+            "outcome": outcome,
+            "outcomes": Outcome.ALL,
+            "imported": imported,
+            "stalled": import_job_stalled(job),
+            "to_apply": job.totals.get(Outcome.CREATE, 0) + job.totals.get(Outcome.UPDATE, 0),
+        },
+    )
+
+
+# Everything the job's page shows; not the file, which may be megabytes.
+IMPORT_JOB_FIELDS = (
+    "id",
+    "account_id",
+    "filename",
+    "state",
+    "total_rows",
+    "processed_rows",
+    "totals",
+    "error",
+    "created_at",
+    "updated_at",
+)
+
+
+@require_POST
+@account_required
+def import_job_apply(request, pk: int):
+    job = get_for_account_or_404(ImportJob.objects.only(*IMPORT_JOB_FIELDS), request, pk)
+    if job.state != ImportJob.State.CHECKED:
+        messages.error(request, "Only a file whose dry run has finished can be imported.")
+        return redirect("numbers:import-job", pk=job.pk)
+    import_job_start(job=job, phase=ImportJobRow.Phase.IMPORT, actor=Actor.for_user(request.user, Channel.IMPORT))
+    return redirect("numbers:import-job", pk=job.pk)
+
+
+@require_POST
+@account_required
+def import_job_recheck(request, pk: int):
+    """Run the dry run again: after the data changed, or after a run was interrupted."""
+    job = get_for_account_or_404(ImportJob.objects.only(*IMPORT_JOB_FIELDS), request, pk)
+    if job.state == ImportJob.State.IMPORTED or (job.running and not import_job_stalled(job)):
+        messages.error(request, "This file cannot be checked again now.")
+        return redirect("numbers:import-job", pk=job.pk)
+    import_job_start(job=job, phase=ImportJobRow.Phase.DRY_RUN)
+    return redirect("numbers:import-job", pk=job.pk)
