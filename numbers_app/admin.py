@@ -6,7 +6,7 @@ from kalem_site.actors import admin_actor
 
 from . import services
 from .forms import TrunkForm
-from .models import PhoneNumber, SipTrunk
+from .models import ImportJob, NumberEvent, PhoneNumber, SipTrunk
 from .phone import parse_e164
 
 
@@ -140,3 +140,37 @@ class SipTrunkAdmin(admin.ModelAdmin):
     def delete_queryset(self, request, queryset):
         for trunk in queryset:
             services.trunk_delete(actor=admin_actor(request), trunk=trunk)
+
+
+class ReadOnlyAdmin(admin.ModelAdmin):
+    """A record that only its services write: staff may look, not touch."""
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False
+
+
+@admin.register(NumberEvent)
+class NumberEventAdmin(ReadOnlyAdmin):
+    list_display = ["occurred_at", "number", "account", "action", "field", "actor_name", "channel"]
+    list_filter = ["action", "channel", "actor_type", "account"]
+    search_fields = ["number", "actor_name", "account__name"]
+    list_select_related = ["account"]
+    list_per_page = 100
+    # Counting every event of every account on each page would cost more than the page.
+    show_full_result_count = False
+
+
+@admin.register(ImportJob)
+class ImportJobAdmin(ReadOnlyAdmin):
+    list_display = ["filename", "account", "created_by", "state", "total_rows", "created_at"]
+    list_filter = ["state", "account"]
+    search_fields = ["filename", "account__name"]
+    list_select_related = ["account", "created_by"]
+    # The file itself is left out: it can be megabytes.
+    exclude = ["content"]

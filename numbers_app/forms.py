@@ -3,6 +3,7 @@ same as for the API."""
 
 from django import forms
 from django.conf import settings
+from django.template.defaultfilters import filesizeformat
 
 from agents_app.models import TextAgent, VoiceAgent
 from kalem_site.accounts.models import Account
@@ -153,5 +154,5 @@ class ImportUploadForm(forms.Form):
     def clean_file(self):
         upload = self.cleaned_data["file"]
         if upload.size > settings.IMPORT_MAX_BYTES:
-            raise forms.ValidationError(f"The file is larger than {settings.IMPORT_MAX_BYTES // (1024 * 1024)} MB.")
+            raise forms.ValidationError(f"The file is larger than {filesizeformat(settings.IMPORT_MAX_BYTES)}.")
         return upload

@@ -183,12 +183,16 @@ class UntilField(TimestampQueryField):
         return moment + (timedelta(seconds=1) if time.group(3) else timedelta(minutes=1))
 
 
-@extend_schema_field({"type": "string", "format": "date-time"})
+# A timestamp, or empty for no filter (as the dashboard's form sends an unused field).
+TIMESTAMP_FILTER_SCHEMA = {"type": "string", "anyOf": [{"format": "date-time"}, {"maxLength": 0}]}
+
+
+@extend_schema_field(TIMESTAMP_FILTER_SCHEMA)
 class TimestampFilter(django_filters.IsoDateTimeFilter):
     field_class = TimestampQueryField
 
 
-@extend_schema_field({"type": "string", "format": "date-time"})
+@extend_schema_field(TIMESTAMP_FILTER_SCHEMA)
 class UntilFilter(TimestampFilter):
     field_class = UntilField
 

@@ -107,7 +107,7 @@ def gunicorn(env: dict, *, workers: int, log: Path):
                 urllib.request.urlopen(f"{base}/api/v1/", timeout=2)
             except urllib.error.HTTPError:
                 break  # any HTTP answer (here a JSON 404) means it is serving
-            except (urllib.error.URLError, ConnectionError):
+            except (urllib.error.URLError, ConnectionError, TimeoutError):
                 if process.poll() is not None or time.monotonic() > deadline:
                     raise RuntimeError(f"gunicorn did not start:\n{log.read_text()[-2000:]}") from None
                 time.sleep(0.2)

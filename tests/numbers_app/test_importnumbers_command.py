@@ -251,7 +251,7 @@ def test_a_file_with_nothing_to_do_says_so(write_csv, setup, monkeypatch):
 def test_the_account_name_is_case_insensitive(write_csv, account, other_account):
     out, _ = run(write_csv(HEADER + "+14155550100,,,,,\n"), "--account", " aCmE ", "--apply")
 
-    assert lines(out)[0] == "Importing 1 rows into account 'Acme':"
+    assert lines(out)[0] == "Importing 1 row into account 'Acme':"
     assert PhoneNumber.objects.get(number="+14155550100").account == account
 
 
@@ -360,6 +360,7 @@ def test_good_rows_are_applied_and_bad_rows_reported_with_line_and_reason(
         "status: “paused” is not one of active, inactive.",
         "line 7: +14155550100: error The number is also on line 2.",
         "line 8: +15550000009: error This number is already registered.",
+        # A row that cannot be read into columns shows the number it starts with.
         "line 9: +14155550104: error Expected 6 values, found 2.",
         "line 11: +14155550105: create manual, inactive, voice agent Sales",
         "2 created, 0 updated, 0 unchanged, 7 with errors (skipped).",
@@ -414,13 +415,9 @@ def test_the_apis_export_imports_back_as_unchanged(write_csv, api, exported_acco
     assert_round_trip(write_csv, exported_text(api.get("/api/v1/numbers/export.csv")))
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: SIP trunk names are not unique per account (no constraint, unlike agents), the export "
-    "writes trunks by name, and imports.Assignments keeps the last trunk of each name: a number on the "
-    "first of two trunks named alike imports back as an update that moves it to the other trunk.",
-)
-def test_two_trunks_of_the_same_name_import_back_as_unchanged(write_csv, client, owner, account, make_number, make_trunk):
+def test_two_trunks_of_the_same_name_import_back_as_unchanged(
+    write_csv, client, owner, account, make_number, make_trunk
+):
     first, second = make_trunk(account, "Edge"), make_trunk(account, "Edge")
     on_first = make_number(account, "+15550000001", trunk=first)
     make_number(account, "+15550000002", trunk=second)

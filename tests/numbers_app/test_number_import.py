@@ -352,3 +352,23 @@ def test_an_exported_file_imports_back_as_all_unchanged(
     results = check(account, exported)
 
     assert [result.outcome for result in results] == [Outcome.UNCHANGED] * 3
+
+
+def test_a_trunk_name_shared_by_two_trunks_keeps_the_numbers_current_one(account, make_number, make_trunk):
+    first, second = make_trunk(account, "Edge"), make_trunk(account, "Edge")
+    make_number(account, "+14155550100", trunk=first)
+    make_number(account, "+14155550101", trunk=second)
+
+    results = check(account, HEADER + "+14155550100,,,,Edge,\n+14155550101,,,,Edge,\n")
+
+    assert outcomes(results) == [(2, Outcome.UNCHANGED), (3, Outcome.UNCHANGED)]
+
+
+def test_a_trunk_name_shared_by_two_trunks_is_an_error_for_any_other_number(account, make_number, make_trunk):
+    first, second = make_trunk(account, "Edge"), make_trunk(account, "Edge")
+    make_number(account, "+14155550100")
+
+    results = check(account, HEADER + "+14155550100,,,,Edge,\n+14155550101,,,,Edge,\n")
+
+    assert outcomes(results) == [(2, Outcome.ERROR), (3, Outcome.ERROR)]
+    assert results[0].message == f"trunk: 2 are named “Edge” (ids {first.id}, {second.id}); give the id."

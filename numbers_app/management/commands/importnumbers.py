@@ -56,7 +56,7 @@ class Command(BaseCommand):
             raise CommandError(str(error)) from None
 
         if not apply:
-            self.stdout.write(f"Dry run of {total:,} rows for account {found.name!r}:")
+            self.stdout.write(f"Dry run of {_rows(total)} for account {found.name!r}:")
             totals = self._run(dry_run(account=found, rows=rows), total, verbosity, applied=False)
             if only_dry_run:
                 return
@@ -72,7 +72,7 @@ class Command(BaseCommand):
             _, rows = read_rows(text)
 
         # Each batch is checked again as it is written: what the database holds then decides.
-        self.stdout.write(f"Importing {total:,} rows into account {found.name!r}:")
+        self.stdout.write(f"Importing {_rows(total)} into account {found.name!r}:")
         actor = Actor.for_command("importnumbers", Channel.IMPORT)
         self._run(number_import(actor=actor, account=found, rows=rows), total, verbosity, applied=True)
 
@@ -97,3 +97,7 @@ class Command(BaseCommand):
             f"{totals.error:,} with errors (skipped)."
         )
         return totals
+
+
+def _rows(count: int) -> str:
+    return f"{count:,} row{'' if count == 1 else 's'}"

@@ -1,0 +1,539 @@
+"""/numbers/import/: upload a CSV file, read its dry run row by row, then apply it; large
+files run in a background thread and the job's page follows their progress."""
+
+import html as html_lib
+import re
+import threading
+import time
+
+import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
+from django.test import Client
+
+from numbers_app import import_jobs
+from numbers_app.models import ImportJob, ImportJobRow, NumberEvent, PhoneNumber
+from tests.audit import events_of
+
+from .pages import assert_login_redirect, flashes, html
+
+URL = "/numbers/import/"
+HEADER = "number,provider,voice_agent,text_agent,trunk,status\n"
+COLUMNS = "number,provider,voice_agent,text_agent,trunk,status"
+E164_MESSAGE = "Enter a phone number in E.164 format, e.g. +15551234567."
+MIXED = (
+    HEADER + "+1 (415) 555-0100,twilio,Sales,,Edge,\n"
+    "+15550000001,,,,,inactive\n"
+    "+15550000002,manual,,,,active\n"
+    "not-a-number,,,,,\n"
+)
+MIXED_ROWS = [
+    ("2", "+14155550100", "create", "twilio, active, voice agent Sales, trunk Edge"),
+    ("3", "+15550000001", "update", "status: active → inactive; trunk: Edge → none"),
+    ("4", "+15550000002", "unchanged", ""),
+    ("5", "not-a-number", "error", f"number: {E164_MESSAGE}"),
+]
+
+
+def job_url(job: ImportJob, action: str = "") -> str:
+    return f"{URL}{job.pk}/{action + '/' if action else ''}"
+
+
+def upload(client, content: str | bytes, name: str = "numbers.csv"):
+    data = content.encode() if isinstance(content, str) else content
+    return client.post(URL, {"file": SimpleUploadedFile(name, data, content_type="text/csv")})
+
+
+def numbers_csv(count: int, start: int = 0) -> str:
+    return HEADER + "".join(f"+1415555{index:04d},,,,,\n" for index in range(start, start + count))
+
+
+def table_rows(response) -> list[tuple[str, str, str, str]]:
+    """The rows table: (line, number, outcome, details) as shown."""
+    found = re.findall(
+        r'<tr>\s*<td>(\d+)</td>\s*<td class="mono">(.*?)</td>\s*'
+        r'<td><span class="outcome outcome-\w+">(\w+)</span></td>\s*<td>(.*?)</td>\s*</tr>',
+        html(response),
+        re.S,
+    )
+    return [tuple(html_lib.unescape(value) for value in row) for row in found]
+
+
+def totals(response) -> list[tuple[str, str]]:
+    """The totals links, as (count, label)."""
+    return re.findall(r"<strong>(\d+)</strong> ([^<]+?)</a>", html(response))
+
+
+def field_errors(response) -> list[str]:
+    match = re.search(r'<ul class="errorlist" id="id_file_errors">(.*?)</ul>', html(response), re.S)
+    return [html_lib.unescape(error) for error in re.findall(r"<li>(.*?)</li>", match.group(1))] if match else []
+
+
+@pytest.fixture
+def owner_client(client, owner):
+    client.force_login(owner)
+    return client
+
+
+@pytest.fixture
+def setup(account, make_number, make_voice_agent, make_trunk):
+    """Sales and Edge, a number on Edge (+15550000001) and an untouched one (+15550000002)."""
+    sales = make_voice_agent(account, "Sales")
+    edge = make_trunk(account, "Edge")
+    on_edge = make_number(account, "+15550000001", trunk=edge)
+    plain = make_number(account, "+15550000002")
+    return sales, edge, on_edge, plain
+
+
+@pytest.fixture
+def checked_job(owner_client, setup) -> ImportJob:
+    """The owner's upload of MIXED, its dry run done."""
+    response = upload(owner_client, MIXED, "mixed.csv")
+    assert response.status_code == 302
+    return ImportJob.objects.get()
+
+
+# --- access ----------------------------------------------------------------------------------
+
+
+def test_anonymous_visitors_are_sent_to_sign_in_on_every_import_url(client, account):
+    job = ImportJob.objects.create(account=account, filename="x.csv", content=MIXED, state="checked")
+
+    assert_login_redirect(client.get(URL), URL)
+    assert_login_redirect(upload(client, MIXED), URL)
+    assert_login_redirect(client.get(job_url(job)), job_url(job))
+    for action in ("apply", "recheck"):
+        assert_login_redirect(client.post(job_url(job, action)), job_url(job, action))
+
+    job.refresh_from_db()
+    assert job.state == "checked"
+    assert ImportJob.objects.count() == 1
+    assert not PhoneNumber.objects.exists()
+
+
+@pytest.mark.parametrize("action", ["apply", "recheck"])
+def test_apply_and_recheck_refuse_a_get(owner_client, checked_job, action):
+    response = owner_client.get(job_url(checked_job, action))
+
+    assert response.status_code == 405
+    checked_job.refresh_from_db()
+    assert checked_job.state == "checked"
+    assert not PhoneNumber.objects.filter(number="+14155550100").exists()
+
+
+def test_posts_without_the_csrf_token_are_refused(owner, checked_job):
+    csrf_client = Client(enforce_csrf_checks=True)
+    csrf_client.force_login(owner)
+
+    assert upload(csrf_client, numbers_csv(1)).status_code == 403
+    assert csrf_client.post(job_url(checked_job, "apply")).status_code == 403
+    assert csrf_client.post(job_url(checked_job, "recheck")).status_code == 403
+
+    assert ImportJob.objects.count() == 1
+    checked_job.refresh_from_db()
+    assert checked_job.state == "checked"
+    assert not PhoneNumber.objects.filter(number="+14155550100").exists()
+    assert not NumberEvent.objects.exists()
+
+
+def test_an_outsider_gets_404_for_another_accounts_job(client, outsider, checked_job):
+    client.force_login(outsider)
+
+    assert client.get(job_url(checked_job)).status_code == 404
+    assert client.post(job_url(checked_job, "apply")).status_code == 404
+    assert client.post(job_url(checked_job, "recheck")).status_code == 404
+
+    checked_job.refresh_from_db()
+    assert checked_job.state == "checked"
+    assert ImportJobRow.objects.filter(job=checked_job, phase="import").count() == 0
+    assert not PhoneNumber.objects.filter(number="+14155550100").exists()
+    assert not NumberEvent.objects.exists()
+
+
+def test_an_outsider_does_not_see_the_accounts_recent_imports(client, outsider, checked_job):
+    client.force_login(outsider)
+
+    response = client.get(URL)
+
+    assert response.status_code == 200
+    assert "mixed.csv" not in html(response)
+
+
+def test_a_teammate_sees_the_job_and_applies_it_in_their_name(client, teammate, checked_job):
+    client.force_login(teammate)
+
+    response = client.get(job_url(checked_job))
+
+    assert response.status_code == 200
+    assert "mixed.csv" in html(response)
+    assert table_rows(response) == MIXED_ROWS
+
+    response = client.post(job_url(checked_job, "apply"))
+
+    assert response.status_code == 302
+    created = PhoneNumber.objects.get(number="+14155550100")
+    assert [event[4:] for event in events_of(created.pk)] == [("user", "bob", "import")]
+
+
+# --- upload ----------------------------------------------------------------------------------
+
+
+def test_the_upload_form_renders_with_the_accounts_recent_imports(owner_client, checked_job):
+    response = owner_client.get(URL)
+
+    assert response.status_code == 200
+    body = html(response)
+    assert 'enctype="multipart/form-data"' in body
+    assert 'type="file" name="file"' in body
+    assert "Upload and check" in body
+    assert f'<a href="{job_url(checked_job)}">mixed.csv</a>' in body
+    assert "alice" in body
+
+
+def test_an_upload_shows_its_dry_run_and_writes_nothing(owner_client, setup):
+    _, edge, on_edge, _ = setup
+
+    response = upload(owner_client, MIXED, "mixed.csv")
+
+    assert response.status_code == 302
+    job = ImportJob.objects.get()
+    assert response["Location"] == job_url(job)
+
+    response = owner_client.get(job_url(job))
+
+    assert response.status_code == 200
+    body = html(response)
+    assert "<h2>Dry run</h2>" in body
+    assert totals(response) == [
+        ("1", "to create"),
+        ("1", "to update"),
+        ("1", "unchanged"),
+        ("1", "with errors (skipped)"),
+    ]
+    assert table_rows(response) == MIXED_ROWS
+    assert "Import 2 changes" in body
+    assert "<progress" not in body and 'http-equiv="refresh"' not in body
+    assert (job.state, job.filename, job.total_rows) == ("checked", "mixed.csv", 4)
+    assert job.totals == {"create": 1, "update": 1, "unchanged": 1, "error": 1}
+    assert job.created_by.username == "alice"
+    assert not PhoneNumber.objects.filter(number="+14155550100").exists()
+    on_edge.refresh_from_db()
+    assert (on_edge.status, on_edge.trunk) == ("active", edge)
+    assert not NumberEvent.objects.exists()
+
+
+def test_applying_writes_the_numbers_and_shows_the_result(owner_client, checked_job, setup, account):
+    sales, edge, on_edge, plain = setup
+
+    response = owner_client.post(job_url(checked_job, "apply"))
+
+    assert response.status_code == 302
+    assert response["Location"] == job_url(checked_job)
+    response = owner_client.get(job_url(checked_job))
+    assert response.status_code == 200
+    body = html(response)
+    assert "<h2>Result</h2>" in body
+    assert totals(response) == [
+        ("1", "created"),
+        ("1", "updated"),
+        ("1", "unchanged"),
+        ("1", "with errors (skipped)"),
+    ]
+    assert table_rows(response) == MIXED_ROWS
+    assert "Import 2 changes" not in body
+    assert "Run the dry run again" not in body
+    checked_job.refresh_from_db()
+    assert checked_job.state == "imported"
+    assert checked_job.content == ""
+    created = PhoneNumber.objects.get(number="+14155550100")
+    assert created.account == account
+    assert (created.provider, created.status, created.voice_agent, created.trunk) == ("twilio", "active", sales, edge)
+    on_edge.refresh_from_db()
+    assert (on_edge.status, on_edge.trunk) == ("inactive", None)
+    user = ("user", "alice", "import")
+    assert events_of(created.pk) == [
+        (
+            "created",
+            "",
+            None,
+            {
+                "status": "active",
+                "provider": "twilio",
+                "voice_agent": {"id": sales.pk, "name": "Sales"},
+                "text_agent": None,
+                "trunk": {"id": edge.pk, "name": "Edge"},
+            },
+            *user,
+        )
+    ]
+    assert events_of(on_edge.pk) == [
+        ("deactivated", "status", "active", "inactive", *user),
+        ("unassigned", "trunk", {"id": edge.pk, "name": "Edge"}, None, *user),
+    ]
+    assert events_of(plain.pk) == []
+
+
+def test_applying_twice_is_refused_the_second_time(owner_client, checked_job):
+    owner_client.post(job_url(checked_job, "apply"))
+    events = NumberEvent.objects.count()
+    numbers = list(PhoneNumber.objects.order_by("number").values())
+
+    response = owner_client.post(job_url(checked_job, "apply"))
+
+    assert response.status_code == 302
+    assert response["Location"] == job_url(checked_job)
+    assert flashes(response) == ["Only a file whose dry run has finished can be imported."]
+    assert NumberEvent.objects.count() == events
+    assert list(PhoneNumber.objects.order_by("number").values()) == numbers
+    assert ImportJobRow.objects.filter(job=checked_job, phase="import").count() == 4
+
+
+def test_a_job_with_nothing_to_apply_offers_no_import_button(owner_client, setup):
+    upload(owner_client, HEADER + "+15550000002,,,,,\nnope,,,,,\n")
+    job = ImportJob.objects.get()
+
+    response = owner_client.get(job_url(job))
+
+    assert response.status_code == 200
+    body = html(response)
+    assert "Nothing to import: every row is unchanged or has an error." in body
+    assert f'action="{job_url(job, "apply")}"' not in body
+    assert f'action="{job_url(job, "recheck")}"' in body
+
+
+@pytest.mark.parametrize(
+    "name, content, error",
+    [
+        ("empty.csv", b"", "The submitted file is empty."),
+        ("blank.csv", b"\n", "The file needs a header line with a number column: " + COLUMNS + "."),
+        (
+            "no-number.csv",
+            b"provider,status\nmanual,active\n",
+            "The file needs a header line with a number column: " + COLUMNS + ".",
+        ),
+        (
+            "unknown.csv",
+            b"number,phone\n+14155550100,x\n",
+            "Unknown column(s): phone. The columns are: " + COLUMNS + ".",
+        ),
+        ("latin1.csv", (HEADER + "+14155550100,,Café,,,\n").encode("latin-1"), "The file must be UTF-8 text (CSV)."),
+    ],
+)
+def test_an_invalid_file_is_refused_on_the_upload_page(owner_client, account, name, content, error):
+    response = upload(owner_client, content, name)
+
+    assert response.status_code == 200
+    assert field_errors(response) == [error]
+    assert not ImportJob.objects.exists()
+    assert not PhoneNumber.objects.exists()
+
+
+def test_a_file_over_the_size_limit_is_refused(owner_client, account, settings):
+    settings.IMPORT_MAX_BYTES = 2 * 1024 * 1024
+    content = numbers_csv(1) + "\n" * (2 * 1024 * 1024)
+
+    response = upload(owner_client, content)
+
+    assert response.status_code == 200
+    assert field_errors(response) == ["The file is larger than 2.0\xa0MB."]
+    assert not ImportJob.objects.exists()
+    assert not PhoneNumber.objects.exists()
+
+
+def test_the_size_limit_message_states_a_limit_under_a_megabyte(owner_client, account, settings):
+    settings.IMPORT_MAX_BYTES = 100
+
+    response = upload(owner_client, numbers_csv(10))
+
+    assert response.status_code == 200
+    [error] = field_errors(response)
+    assert error.startswith("The file is larger than ")
+    assert "0 MB" not in error
+    assert not ImportJob.objects.exists()
+
+
+# --- the job's page --------------------------------------------------------------------------
+
+
+def test_the_outcome_filter_shows_only_rows_of_that_outcome(owner_client, checked_job):
+    response = owner_client.get(job_url(checked_job), {"outcome": "error"})
+
+    assert response.status_code == 200
+    assert table_rows(response) == [MIXED_ROWS[3]]
+    assert '<a href="?outcome=error" aria-current="true">' in html(response)
+    # The totals are the whole file's, whatever the filter.
+    assert totals(response)[0] == ("1", "to create")
+
+
+def test_an_unknown_outcome_shows_every_row(owner_client, checked_job):
+    response = owner_client.get(job_url(checked_job), {"outcome": "bogus"})
+
+    assert response.status_code == 200
+    assert table_rows(response) == MIXED_ROWS
+    assert '<a href="?" aria-current="true">All rows</a>' in html(response)
+
+
+def test_rows_are_listed_in_file_order(owner_client, account, make_number):
+    make_number(account, "+14155550003")
+    text = HEADER + "+14155550009,,,,,\nbad,,,,,\n+14155550003,,,,,inactive\n+14155550001,,,,,\n+14155550009,,,,,\n"
+    upload(owner_client, text)
+    job = ImportJob.objects.get()
+
+    response = owner_client.get(job_url(job))
+
+    assert response.status_code == 200
+    assert [(line, number, outcome) for line, number, outcome, _ in table_rows(response)] == [
+        ("2", "+14155550009", "create"),
+        ("3", "bad", "error"),
+        ("4", "+14155550003", "update"),
+        ("5", "+14155550001", "create"),
+        ("6", "+14155550009", "error"),
+    ]
+
+
+def test_rows_are_paginated_100_a_page_keeping_the_filter(owner_client, account):
+    upload(owner_client, numbers_csv(150))
+    job = ImportJob.objects.get()
+
+    first = owner_client.get(job_url(job))
+    second = owner_client.get(job_url(job), {"outcome": "create", "page": "2"})
+
+    assert first.status_code == 200
+    assert [int(row[0]) for row in table_rows(first)] == list(range(2, 102))
+    assert "1–100 of 150" in html(first)
+    assert "Page 1 of 2" in html(first)
+    assert 'href="?page=2" rel="next"' in html(first)
+    assert second.status_code == 200
+    assert [int(row[0]) for row in table_rows(second)] == list(range(102, 152))
+    assert "101–150 of 150" in html(second)
+    assert 'href="?outcome=create&amp;page=1" rel="prev"' in html(second)
+    assert not PhoneNumber.objects.exists()
+
+
+def test_a_recheck_after_the_data_changed_updates_the_dry_run(owner_client, checked_job, other_account, make_number):
+    # Someone else registers the number the file would create.
+    make_number(other_account, "+14155550100")
+
+    response = owner_client.post(job_url(checked_job, "recheck"))
+
+    assert response.status_code == 302
+    assert response["Location"] == job_url(checked_job)
+    response = owner_client.get(job_url(checked_job))
+    assert response.status_code == 200
+    assert totals(response) == [
+        ("0", "to create"),
+        ("1", "to update"),
+        ("1", "unchanged"),
+        ("2", "with errors (skipped)"),
+    ]
+    assert table_rows(response)[0] == ("2", "+14155550100", "error", "This number is already registered.")
+    assert "Import 1 change<" in html(response)
+    checked_job.refresh_from_db()
+    assert checked_job.state == "checked"
+    assert checked_job.totals == {"create": 0, "update": 1, "unchanged": 1, "error": 2}
+    assert ImportJobRow.objects.filter(job=checked_job, phase="dry_run").count() == 4
+    assert PhoneNumber.objects.get(number="+14155550100").account == other_account
+
+
+def test_an_imported_job_cannot_be_checked_again(owner_client, checked_job):
+    owner_client.post(job_url(checked_job, "apply"))
+
+    response = owner_client.post(job_url(checked_job, "recheck"))
+
+    assert response.status_code == 302
+    assert flashes(response) == ["This file cannot be checked again now."]
+    checked_job.refresh_from_db()
+    assert checked_job.state == "imported"
+
+
+# Session, user, the account (named in the header), the job, the rows' count, a page of rows.
+JOB_PAGE_QUERIES = 6
+
+
+@pytest.mark.parametrize("rows", [10, 100])
+def test_the_job_page_runs_the_same_number_of_queries_whatever_the_rows(
+    owner_client, account, rows, django_assert_num_queries
+):
+    upload(owner_client, numbers_csv(rows))
+    job = ImportJob.objects.get()
+
+    with django_assert_num_queries(JOB_PAGE_QUERIES):
+        response = owner_client.get(job_url(job))
+
+    assert response.status_code == 200
+    assert len(table_rows(response)) == rows
+
+
+# --- large files, in the background ----------------------------------------------------------
+
+
+def wait_for(job: ImportJob, state: str, timeout: float = 10) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        job.refresh_from_db()
+        if job.state == state:
+            return
+        assert job.state != "failed", job.error
+        time.sleep(0.05)
+    pytest.fail(f"the job is still {job.state!r} after {timeout} s")
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_large_file_runs_in_the_background_and_the_page_follows_it(client, owner, account, settings, monkeypatch):
+    settings.IMPORT_BACKGROUND_ROWS = 5
+    # Each run waits for the gate, so the page is seen while the job is running.
+    gate = threading.Event()
+    run_import_job = import_jobs.run_import_job
+
+    def gated(*args):
+        gate.wait(10)
+        run_import_job(*args)
+
+    monkeypatch.setattr(import_jobs, "run_import_job", gated)
+    client.force_login(owner)
+
+    response = upload(client, numbers_csv(20))
+
+    assert response.status_code == 302
+    job = ImportJob.objects.get()
+    assert response["Location"] == job_url(job)
+    response = client.get(job_url(job))
+    assert response.status_code == 200
+    body = html(response)
+    assert '<meta http-equiv="refresh" content="2">' in body
+    assert '<progress id="import-progress" max="20" value="0">' in body
+    assert "Checking 0 of 20 rows" in body
+
+    gate.set()
+    wait_for(job, "checked")
+
+    response = client.get(job_url(job))
+    assert response.status_code == 200
+    body = html(response)
+    assert "<progress" not in body and 'http-equiv="refresh"' not in body
+    assert totals(response)[0] == ("20", "to create")
+    assert "Import 20 changes" in body
+    assert not PhoneNumber.objects.exists()
+
+    gate.clear()
+    response = client.post(job_url(job, "apply"))
+
+    assert response.status_code == 302
+    response = client.get(job_url(job))
+    body = html(response)
+    assert '<meta http-equiv="refresh" content="2">' in body
+    assert "Importing 0 of 20 rows" in body
+    assert not PhoneNumber.objects.exists()
+
+    gate.set()
+    wait_for(job, "imported")
+
+    response = client.get(job_url(job))
+    assert response.status_code == 200
+    assert "<h2>Result</h2>" in html(response)
+    assert totals(response)[0] == ("20", "created")
+    assert job.processed_rows == 20
+    assert PhoneNumber.objects.filter(account=account).count() == 20
+    assert set(NumberEvent.objects.values_list("action", "actor_type", "actor_name", "channel")) == {
+        ("created", "user", "alice", "import")
+    }
+    assert NumberEvent.objects.count() == 20
