@@ -64,8 +64,8 @@ def agent_update(*, actor: Actor, agent: Agent, **changes) -> Agent:
     _validate_agent(agent)
     if "name" in changes and agent.name != before["name"]:
         lock_and_record_for_numbers(
-            actor,
-            agent,
+            actor=actor,
+            related=agent,
             action=NumberEvent.Action.RENAMED,
             field=_numbers_field(agent),
             before={"id": agent.pk, "name": before["name"]},
@@ -80,7 +80,12 @@ def agent_delete(*, actor: Actor, agent: Agent) -> int:
     """Delete the agent; its numbers stay, unassigned. Returns how many were unassigned."""
     field = _numbers_field(agent)
     lock_and_record_for_numbers(
-        actor, agent, action=NumberEvent.Action.UNASSIGNED, field=field, before=assignment_value(agent), after=None
+        actor=actor,
+        related=agent,
+        action=NumberEvent.Action.UNASSIGNED,
+        field=field,
+        before=assignment_value(agent),
+        after=None,
     )
     unassigned = agent.numbers.update(**{field: None, "updated_at": timezone.now()})
     agent.delete()

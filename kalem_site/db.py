@@ -1,5 +1,7 @@
 """Database helpers shared by the services of every app."""
 
+import sqlite3
+
 from django.db import connections, models, router
 from django.utils import timezone
 
@@ -18,8 +20,7 @@ def save_changed_fields(instance: models.Model, fields: list[str]) -> None:
         raise type(instance).DoesNotExist(f"{type(instance).__name__} {instance.pk} was deleted.")
 
 
-# Rows per INSERT statement of insert_many() on SQLite: well within its 32,766 parameters per
-# statement for any of our tables.
+# Rows per INSERT statement of insert_many() on SQLite, at most.
 INSERT_CHUNK_ROWS = 500
 
 
@@ -53,13 +54,19 @@ def insert_many(model: type[models.Model], rows: list[dict]) -> None:
             # COPY: no SQL to build or parse for thousands of values (psycopg's parsing of a
             # long multi-row INSERT cost more than the insert), and statement-level triggers
             # fire once for all the rows.
-            with cursor.cursor.copy(f"COPY {table} ({columns}) FROM STDIN") as copy:
-                for row in rows:
-                    copy.write_row(values(row))
+            # Through psycopg's own cursor, so its errors are wrapped into Django's here (a
+            # duplicate number is an IntegrityError, as from any other query).
+            with connection.wrap_database_errors:
+                with cursor.cursor.copy(f"COPY {table} ({columns}) FROM STDIN") as copy:
+                    for row in rows:
+                        copy.write_row(values(row))
             return
         head = f"INSERT INTO {table} ({columns}) VALUES "
         placeholders = "({})".format(", ".join(["%s"] * len(fields)))
-        for start in range(0, len(rows), INSERT_CHUNK_ROWS):
-            chunk = rows[start : start + INSERT_CHUNK_ROWS]
+        # Within SQLite's limit on parameters per statement (999 before SQLite 3.32, 32,766 since).
+        limit = cursor.connection.getlimit(sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER)
+        chunk_rows = max(1, min(INSERT_CHUNK_ROWS, limit // len(fields)))
+        for start in range(0, len(rows), chunk_rows):
+            chunk = rows[start : start + chunk_rows]
             params = [value for row in chunk for value in values(row)]
             cursor.execute(head + ", ".join([placeholders] * len(chunk)), params)

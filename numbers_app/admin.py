@@ -1,3 +1,5 @@
+from contextlib import suppress
+
 from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import ValidationError
@@ -66,20 +68,22 @@ class PhoneNumberAdmin(admin.ModelAdmin):
             obj.pk = created.pk
 
     def delete_model(self, request, obj):
-        services.number_delete(actor=admin_actor(request), number=obj)
+        with suppress(PhoneNumber.DoesNotExist):  # deleted meanwhile: nothing left to do
+            services.number_delete(actor=admin_actor(request), number=obj)
 
     def delete_queryset(self, request, queryset):
         # The "delete selected" action, through the service like every other write.
-        for number in queryset.select_related("voice_agent", "text_agent", "trunk"):
-            services.number_delete(actor=admin_actor(request), number=number)
+        for number in queryset:
+            with suppress(PhoneNumber.DoesNotExist):
+                services.number_delete(actor=admin_actor(request), number=number)
 
     def _set_status(self, request, queryset, *, active: bool) -> None:
         changed = 0
         for number in queryset:
             before = number.status
-            changed += (
-                services.number_set_status(actor=admin_actor(request), number=number, active=active).status != before
-            )
+            with suppress(PhoneNumber.DoesNotExist):  # deleted meanwhile
+                updated = services.number_set_status(actor=admin_actor(request), number=number, active=active)
+                changed += updated.status != before
         self.message_user(request, f"{changed} number(s) {'activated' if active else 'deactivated'}.", messages.SUCCESS)
 
     @admin.action(description="Activate selected numbers")
@@ -174,3 +178,6 @@ class ImportJobAdmin(ReadOnlyAdmin):
     list_select_related = ["account", "created_by"]
     # The file itself is left out: it can be megabytes.
     exclude = ["content"]
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).defer("content")

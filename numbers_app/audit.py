@@ -94,16 +94,19 @@ class EventLog:
         self.events = []
 
 
-def lock_and_record_for_numbers(actor: Actor, related, *, action: str, field: str, before, after) -> None:
+def lock_and_record_for_numbers(*, actor: Actor, related, action: str, field: str, before, after) -> None:
     """Record the same event for every number assigned to an agent or trunk (`related`) that
-    is being renamed or deleted.
+    is being renamed or deleted, the numbers locked until the change commits.
 
-    The agent or trunk row is locked first: assigning a number to it takes a key-share lock on
-    that row (PostgreSQL), so no number can join it between these events and the change. The
-    numbers are read in chunks, so an agent of 100,000 numbers is never all in memory."""
+    The agent or trunk row is locked first. A number assigned to it by another transaction
+    has its foreign key checked at that transaction's commit, which takes a key-share lock
+    on the same row: so either that commit came first and the number is among those read
+    here, or it waits for this change to commit. The numbers themselves are read FOR UPDATE,
+    so a number being moved elsewhere meanwhile is seen as it ends up. Read in chunks: an
+    agent of 100,000 numbers is never all in memory."""
     list(type(related).objects.select_for_update().filter(pk=related.pk).values_list("pk"))
     log = EventLog(actor)
-    numbers = related.numbers.values("id", "account_id", "number").order_by()
+    numbers = related.numbers.select_for_update().values("id", "account_id", "number").order_by()
     for row in numbers.iterator(chunk_size=BATCH_SIZE):
         log.add(row, action, field, before, after)
     log.save()

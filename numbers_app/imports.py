@@ -24,7 +24,7 @@ from kalem_site.actors import Actor
 from kalem_site.db import insert_many
 
 from .audit import EventLog, assignment_value
-from .models import NumberEvent, PhoneNumber, SipTrunk
+from .models import ImportOutcome, NumberEvent, PhoneNumber, SipTrunk
 from .phone import normalize_number
 from .selectors import CSV_COLUMNS
 from .services import ASSIGNMENT_FIELDS, DUPLICATE_NUMBER_MESSAGE
@@ -34,12 +34,7 @@ BATCH_SIZE = 1000
 MAX_ROWS = 1_000_000
 
 
-class Outcome:
-    CREATE = "create"
-    UPDATE = "update"
-    UNCHANGED = "unchanged"
-    ERROR = "error"
-    ALL = (CREATE, UPDATE, UNCHANGED, ERROR)
+Outcome = ImportOutcome
 
 
 class ImportFileError(ValueError):
@@ -67,14 +62,15 @@ class Totals:
 
     def add(self, results: Iterable[RowResult]) -> None:
         for result in results:
-            setattr(self, result.outcome, getattr(self, result.outcome) + 1)
+            outcome = str(result.outcome)
+            setattr(self, outcome, getattr(self, outcome) + 1)
 
     @property
     def rows(self) -> int:
         return self.create + self.update + self.unchanged + self.error
 
     def as_dict(self) -> dict:
-        return {outcome: getattr(self, outcome) for outcome in Outcome.ALL}
+        return {outcome: getattr(self, outcome) for outcome in Outcome.values}
 
 
 # Reading the file
@@ -109,26 +105,28 @@ def read_rows(text: str) -> tuple[int, Iterator[tuple[int, dict]]]:
         reader = csv.reader(io.StringIO(text, newline=""))
         next(reader)
         while True:
+            # The line the record starts on (a quoted value may span several lines).
+            line = reader.line_num + 1
             try:
                 values = next(reader)
             except StopIteration:
                 return
             except csv.Error as error:
-                yield reader.line_num, {"__error__": f"Unreadable CSV: {error}."}
+                yield line, {"__error__": f"Unreadable CSV: {error}."}
                 continue
             if not any(value.strip() for value in values):
                 continue  # blank lines are not rows
             if len(values) != len(columns):
                 error = f"Expected {len(columns)} values, found {len(values)}."
                 yield (
-                    reader.line_num,
+                    line,
                     {
                         "__error__": error,
                         "number": values[columns.index("number")] if len(values) > columns.index("number") else "",
                     },
                 )
                 continue
-            yield reader.line_num, dict(zip(columns, values, strict=True))
+            yield line, dict(zip(columns, values, strict=True))
 
     return total, rows()
 
@@ -149,9 +147,13 @@ def _count_data_rows(text: str) -> int:
 
 def decode(data: bytes) -> str:
     try:
-        return data.decode("utf-8")
+        text = data.decode("utf-8")
     except UnicodeDecodeError:
         raise ImportFileError("The file must be UTF-8 text (CSV).") from None
+    if "\x00" in text:
+        # No CSV holds one, and PostgreSQL cannot store text that does.
+        raise ImportFileError("The file holds NUL characters; it is not a CSV file.")
+    return text
 
 
 # Planning
@@ -191,8 +193,13 @@ class Assignments:
             return Ambiguous(value, tuple(named))
         found = named[0] if named else by_id.get(value.lstrip("#"))
         if found is None:
-            raise ValidationError(f"{model.kind_title} “{value}” does not exist (give its name or id).")
+            raise ValidationError(f"{model.kind_title} “{_quoted(value)}” does not exist (give its name or id).")
         return found
+
+
+def _quoted(value: str) -> str:
+    """A cell as a message quotes it: a cell can be 128 KB long."""
+    return value if len(value) <= 60 else value[:57] + "…"
 
 
 _CHOICES = (("provider", tuple(PhoneNumber.Provider.values)), ("status", tuple(PhoneNumber.Status.values)))
@@ -214,7 +221,7 @@ def _parse(row: dict, assignments: Assignments) -> tuple[str, dict]:
         if not value:
             continue  # absent or empty: kept (defaults for a new number)
         if value not in choices:
-            errors.append(f"{name}: “{row[name].strip()}” is not one of {', '.join(choices)}.")
+            errors.append(f"{name}: “{_quoted(row[name].strip())}” is not one of {', '.join(choices)}.")
         else:
             values[name] = value
     for name in ASSIGNMENT_FIELDS:
@@ -315,7 +322,9 @@ def _resolve_ambiguous(values: dict, current: PhoneNumber | None) -> str:
             values[name] = match[0]
         else:
             ids = ", ".join(str(candidate.pk) for candidate in value.candidates)
-            errors.append(f"{name}: {len(value.candidates)} are named “{value.value}” (ids {ids}); give the id.")
+            errors.append(
+                f"{name}: {len(value.candidates)} are named “{_quoted(value.value)}” (ids {ids}); give the id."
+            )
     return " ".join(errors)
 
 
@@ -349,12 +358,12 @@ def number_import(*, actor: Actor, account: Account, rows: Iterator[tuple[int, d
     """Import `rows`: each batch is planned again and written in its own transaction, with
     its audit events; rows with errors are skipped. Yields each batch's results once it is
     committed."""
-    assignments, seen = Assignments(account), {}
+    seen = {}
     for batch in _batches(rows):
-        yield _apply_batch(actor, account, batch, assignments, seen)
+        yield _apply_batch(actor, account, batch, seen)
 
 
-def _apply_batch(actor, account, batch, assignments, seen) -> list[RowResult]:
+def _apply_batch(actor: Actor, account: Account, batch: list, seen: dict) -> list[RowResult]:
     # A number created by someone else between planning and writing breaks the unique
     # constraint and rolls the batch back; planned again, that row is then an error or an
     # update, and the rest of the batch goes through.
@@ -362,6 +371,9 @@ def _apply_batch(actor, account, batch, assignments, seen) -> list[RowResult]:
         seen_before = dict(seen)
         try:
             with transaction.atomic():
+                # The agents and trunks as they are now: one renamed or deleted since the
+                # last batch is seen as it is.
+                assignments = Assignments(account)
                 results = plan_batch(account, batch, assignments, seen, lock=True)
                 _write(actor, account, results, assignments)
                 return results

@@ -305,11 +305,17 @@ def _event_value(value) -> str:
     return value["name"] if isinstance(value, dict) else str(value)
 
 
+class ImportPhase(models.TextChoices):
+    DRY_RUN = "dry_run", "Dry run"
+    IMPORT = "import", "Import"
+
+
 class ImportJob(models.Model):
     """A CSV file uploaded in the dashboard: its dry run, then (once confirmed) its import.
     Large files run in a background thread and the page follows their progress."""
 
     class State(models.TextChoices):
+        UPLOADED = "uploaded", "Uploaded"
         CHECKING = "checking", "Dry run running"
         CHECKED = "checked", "Dry run done"
         IMPORTING = "importing", "Import running"
@@ -319,12 +325,14 @@ class ImportJob(models.Model):
     account = models.ForeignKey(Account, on_delete=models.CASCADE, related_name="+")
     created_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+")
     filename = models.CharField(max_length=255)
-    # The file itself, UTF-8 text: kept until the import is applied (or the job deleted).
+    # The file itself, UTF-8 text: kept until the import is applied (or the job purged).
     content = models.TextField()
-    state = models.CharField(max_length=9, choices=State.choices, default=State.CHECKING)
+    state = models.CharField(max_length=9, choices=State.choices, default=State.UPLOADED)
+    # The latest run's phase: the rows and totals shown are its.
+    phase = models.CharField(max_length=7, choices=ImportPhase.choices, default=ImportPhase.DRY_RUN)
     total_rows = models.PositiveIntegerField(default=0)
     processed_rows = models.PositiveIntegerField(default=0)
-    # Rows per outcome (create, update, unchanged, error) of the latest phase.
+    # Rows per outcome (create, update, unchanged, error) of the latest run.
     totals = models.JSONField(default=dict)
     error = models.TextField(blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
@@ -334,9 +342,14 @@ class ImportJob(models.Model):
         ordering = ["-id"]
         constraints = [
             models.CheckConstraint(
-                condition=Q(state__in=["checking", "checked", "importing", "imported", "failed"]),
+                condition=Q(state__in=["uploaded", "checking", "checked", "importing", "imported", "failed"]),
                 name="importjob_state_valid",
             ),
+            models.CheckConstraint(condition=Q(phase__in=ImportPhase.values), name="importjob_phase_valid"),
+        ]
+        indexes = [
+            # The account's recent imports, and the purge of old ones.
+            models.Index(fields=["account", "created_at"], name="importjob_account_created_idx"),
         ]
 
     def __str__(self) -> str:
@@ -351,22 +364,32 @@ class ImportJob(models.Model):
         return 100 if not self.total_rows else min(100, self.processed_rows * 100 // self.total_rows)
 
 
+class ImportOutcome(models.TextChoices):
+    CREATE = "create", "Create"
+    UPDATE = "update", "Update"
+    UNCHANGED = "unchanged", "Unchanged"
+    ERROR = "error", "Error"
+
+
 class ImportJobRow(models.Model):
     """What one row of an import job's file would do (dry run) or did (import)."""
 
-    class Phase(models.TextChoices):
-        DRY_RUN = "dry_run", "Dry run"
-        IMPORT = "import", "Import"
+    Phase = ImportPhase
+    Outcome = ImportOutcome
 
     job = models.ForeignKey(ImportJob, on_delete=models.CASCADE, related_name="rows", db_index=False)
-    phase = models.CharField(max_length=7, choices=Phase.choices)
+    phase = models.CharField(max_length=7, choices=ImportPhase.choices)
     line = models.PositiveIntegerField()
     number = models.CharField(max_length=64)
-    outcome = models.CharField(max_length=9)
+    outcome = models.CharField(max_length=9, choices=ImportOutcome.choices)
     message = models.TextField(blank=True)
 
     class Meta:
         ordering = ["job", "phase", "line"]
+        constraints = [
+            models.CheckConstraint(condition=Q(phase__in=ImportPhase.values), name="importjobrow_phase_valid"),
+            models.CheckConstraint(condition=Q(outcome__in=ImportOutcome.values), name="importjobrow_outcome_valid"),
+        ]
         indexes = [
             # A page of a job's rows, all or of one outcome, in file order.
             models.Index(fields=["job", "phase", "outcome", "line"], name="importjobrow_outcome_idx"),

@@ -1,6 +1,5 @@
 """Phone number parsing. Numbers are stored and returned in E.164 (`+15551234567`)."""
 
-import functools
 import re
 
 from django.core.exceptions import ValidationError
@@ -17,8 +16,6 @@ E164_MESSAGE = "Enter a phone number in E.164 format, e.g. +15551234567."
 _PUNCTUATION_RE = re.compile(r"[\s+\-.()]")
 
 
-# An import checks each number twice (dry run, then import); a cache spares the second parse.
-@functools.lru_cache(maxsize=200_000)
 def _possible_or_error(value: str) -> str:
     try:
         parsed = PhoneNumber.from_string(value)

@@ -78,6 +78,15 @@ def number_create(
     return phone_number
 
 
+def _locked(number: PhoneNumber) -> PhoneNumber:
+    """The number's row as it is now, with its assignments, locked until the transaction
+    ends. Raises PhoneNumber.DoesNotExist if it was deleted meanwhile."""
+    try:
+        return PhoneNumber.objects.select_for_update(of=("self",)).select_related(*ASSIGNMENT_FIELDS).get(pk=number.pk)
+    except PhoneNumber.DoesNotExist:
+        raise PhoneNumber.DoesNotExist(f"Number {number.pk} was deleted.") from None
+
+
 def _current_value(number: PhoneNumber, field: str):
     # Compare assignments by id, so an unloaded relation costs no query.
     return getattr(number, f"{field}_id") if field in ASSIGNMENT_FIELDS else getattr(number, field)
@@ -101,6 +110,9 @@ def number_update(*, actor: Actor, number: PhoneNumber, **changes) -> PhoneNumbe
         raise TypeError(f"number_update() got unexpected fields: {sorted(unknown)}")
     _check_choices(changes)
     check_same_account(number.account_id, changes)
+    # Compared with the row as it is now, not the caller's copy, which may be stale: the
+    # events then say exactly what this change replaced.
+    number = _locked(number)
     changed = [field for field, value in changes.items() if _current_value(number, field) != _comparable(value)]
     log = EventLog(actor)
     for field in changed:
@@ -120,6 +132,8 @@ def number_set_status(*, actor: Actor, number: PhoneNumber, active: bool) -> Pho
 
 @transaction.atomic
 def number_delete(*, actor: Actor, number: PhoneNumber) -> None:
+    """Delete the number. Raises PhoneNumber.DoesNotExist if it is already gone."""
+    number = _locked(number)
     log = EventLog(actor)
     log.add(number, NumberEvent.Action.DELETED, before=number_state(number))
     number.delete()
@@ -158,8 +172,8 @@ def trunk_update(*, actor: Actor, trunk: SipTrunk, **changes) -> SipTrunk:
     _validate_trunk(trunk)
     if "name" in changes and trunk.name != before["name"]:
         lock_and_record_for_numbers(
-            actor,
-            trunk,
+            actor=actor,
+            related=trunk,
             action=NumberEvent.Action.RENAMED,
             field="trunk",
             before={"id": trunk.pk, "name": before["name"]},
@@ -173,7 +187,12 @@ def trunk_update(*, actor: Actor, trunk: SipTrunk, **changes) -> SipTrunk:
 def trunk_delete(*, actor: Actor, trunk: SipTrunk) -> int:
     """Delete the trunk; its numbers stay, unassigned. Returns how many were unassigned."""
     lock_and_record_for_numbers(
-        actor, trunk, action=NumberEvent.Action.UNASSIGNED, field="trunk", before=assignment_value(trunk), after=None
+        actor=actor,
+        related=trunk,
+        action=NumberEvent.Action.UNASSIGNED,
+        field="trunk",
+        before=assignment_value(trunk),
+        after=None,
     )
     unassigned = trunk.numbers.update(trunk=None, updated_at=timezone.now())
     trunk.delete()

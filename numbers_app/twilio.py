@@ -15,6 +15,7 @@ import requests
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.views.decorators.debug import sensitive_variables
 from twilio.base.exceptions import TwilioException, TwilioRestException
 from twilio.http.http_client import TwilioHttpClient
 from twilio.rest import Client
@@ -80,6 +81,7 @@ class TwilioSyncReport:
         return [(key, title, getattr(self, key)) for key, title in self.SECTIONS]
 
 
+@sensitive_variables()
 @transaction.atomic
 def twilio_credentials_set(*, account: Account, account_sid: str, auth_token: str) -> TwilioCredentials:
     """Store (or replace) the account's Twilio credentials, encrypted."""
@@ -106,6 +108,7 @@ def twilio_credentials_delete(*, account: Account) -> bool:
     return deleted > 0
 
 
+@sensitive_variables()
 def twilio_client(*, account_sid: str, auth_token: str) -> Client:
     client = Client(account_sid, auth_token, http_client=TwilioHttpClient(timeout=settings.TWILIO_TIMEOUT_SECONDS))
     if settings.TWILIO_API_BASE_URL:
@@ -142,6 +145,7 @@ def _twilio_error_message(error: TwilioException) -> str:
     return _http_error_message(response.status_code, code)
 
 
+@sensitive_variables()
 def twilio_list_numbers(*, account_sid: str, auth_token: str) -> list[str]:
     """The `phone_number` of every incoming phone number of the Twilio account, every page.
 
@@ -174,6 +178,7 @@ def _owners(numbers: list[str]) -> dict[str, int]:
     return owners
 
 
+@sensitive_variables()
 def twilio_sync(*, actor: Actor, account: Account) -> TwilioSyncReport:
     """List the incoming phone numbers of the account's Twilio account and create the ones
     missing here as provider=twilio numbers of the account (with their audit events).

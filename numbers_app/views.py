@@ -7,6 +7,7 @@ from django.http import Http404
 from django.shortcuts import redirect, render
 from django.template.defaultfilters import pluralize
 from django.urls import reverse
+from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_POST
 
 from agents_app.models import TextAgent, VoiceAgent
@@ -223,7 +224,10 @@ def activity(request):
 def number_delete(request, pk: int):
     number = get_for_account_or_404(PhoneNumber.objects.with_assignments(), request, pk)
     if request.method == "POST":
-        services.number_delete(actor=dashboard_actor(request), number=number)
+        try:
+            services.number_delete(actor=dashboard_actor(request), number=number)
+        except PhoneNumber.DoesNotExist:  # deleted meanwhile
+            raise Http404 from None
         messages.success(request, f"Number {number.number} deleted.")
         return redirect(safe_next_url(request, reverse("numbers:list")))
     return render(request, "numbers_app/number_confirm_delete.html", {"number": number})
@@ -231,7 +235,10 @@ def number_delete(request, pk: int):
 
 def _set_status(request, pk: int, *, active: bool):
     number = get_for_account_or_404(PhoneNumber, request, pk)
-    services.number_set_status(actor=dashboard_actor(request), number=number, active=active)
+    try:
+        services.number_set_status(actor=dashboard_actor(request), number=number, active=active)
+    except PhoneNumber.DoesNotExist:  # deleted meanwhile
+        raise Http404 from None
     messages.success(request, f"Number {number.number} {'activated' if active else 'deactivated'}.")
     return redirect(safe_next_url(request, reverse("numbers:list")))
 
@@ -374,6 +381,7 @@ def twilio_import(request):
 
 
 @require_POST
+@sensitive_post_parameters("account_sid", "auth_token")
 @account_required
 def twilio_credentials(request):
     form = TwilioCredentialsForm(request.POST)
@@ -431,7 +439,8 @@ def import_upload(request):
         else:
             import_job_start(job=job, phase=ImportJobRow.Phase.DRY_RUN)
             return redirect("numbers:import-job", pk=job.pk)
-    jobs = ImportJob.objects.filter(account_id=request.user.account_id).select_related("created_by")[:10]
+    jobs = ImportJob.objects.filter(account_id=request.user.account_id).select_related("created_by").defer("content")
+    jobs = jobs[:10]
     return render(request, "numbers_app/import_upload.html", {"form": form, "jobs": jobs})
 
 
@@ -443,11 +452,10 @@ def import_job(request, pk: int):
     """The job's dry run (or, once imported, its result): totals, then row by row, all rows or
     those of one outcome. While it runs, the page refreshes itself (no JavaScript needed)."""
     job = get_for_account_or_404(ImportJob.objects.only(*IMPORT_JOB_FIELDS), request, pk)
-    imported = job.state in (ImportJob.State.IMPORTING, ImportJob.State.IMPORTED)
-    phase = ImportJobRow.Phase.IMPORT if imported else ImportJobRow.Phase.DRY_RUN
+    imported = job.phase == ImportJobRow.Phase.IMPORT
     outcome = request.GET.get("outcome", "")
-    rows = ImportJobRow.objects.filter(job=job, phase=phase).order_by("line")
-    if outcome in Outcome.ALL:
+    rows = ImportJobRow.objects.filter(job=job, phase=job.phase).order_by("line")
+    if outcome in Outcome.values:
         rows = rows.filter(outcome=outcome)
     else:
         outcome = ""
@@ -459,7 +467,6 @@ def import_job(request, pk: int):
             "job": job,
             "page": page,
             "outcome": outcome,
-            "outcomes": Outcome.ALL,
             "imported": imported,
             "stalled": import_job_stalled(job),
             "to_apply": job.totals.get(Outcome.CREATE, 0) + job.totals.get(Outcome.UPDATE, 0),
@@ -473,6 +480,7 @@ IMPORT_JOB_FIELDS = (
     "account_id",
     "filename",
     "state",
+    "phase",
     "total_rows",
     "processed_rows",
     "totals",
@@ -486,10 +494,9 @@ IMPORT_JOB_FIELDS = (
 @account_required
 def import_job_apply(request, pk: int):
     job = get_for_account_or_404(ImportJob.objects.only(*IMPORT_JOB_FIELDS), request, pk)
-    if job.state != ImportJob.State.CHECKED:
-        messages.error(request, "Only a file whose dry run has finished can be imported.")
-        return redirect("numbers:import-job", pk=job.pk)
-    import_job_start(job=job, phase=ImportJobRow.Phase.IMPORT, actor=Actor.for_user(request.user, Channel.IMPORT))
+    actor = Actor.for_user(request.user, Channel.IMPORT)
+    if not import_job_start(job=job, phase=ImportJobRow.Phase.IMPORT, actor=actor):
+        messages.error(request, "Only a file whose dry run has finished can be imported, once.")
     return redirect("numbers:import-job", pk=job.pk)
 
 
@@ -498,8 +505,6 @@ def import_job_apply(request, pk: int):
 def import_job_recheck(request, pk: int):
     """Run the dry run again: after the data changed, or after a run was interrupted."""
     job = get_for_account_or_404(ImportJob.objects.only(*IMPORT_JOB_FIELDS), request, pk)
-    if job.state == ImportJob.State.IMPORTED or (job.running and not import_job_stalled(job)):
+    if not import_job_start(job=job, phase=ImportJobRow.Phase.DRY_RUN):
         messages.error(request, "This file cannot be checked again now.")
-        return redirect("numbers:import-job", pk=job.pk)
-    import_job_start(job=job, phase=ImportJobRow.Phase.DRY_RUN)
     return redirect("numbers:import-job", pk=job.pk)

@@ -1,7 +1,7 @@
 """Query-parameter filters of the numbers and trunks lists, shared with the dashboard."""
 
 import re
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 import django_filters
 from django import forms
@@ -153,17 +153,32 @@ class PositiveIdFilter(django_filters.Filter):
 # An offset (`+02`, `+0200`, `+02:00`) after a time, whose `+` arrived as a space because it
 # was not percent-encoded.
 _UNENCODED_OFFSET_RE = re.compile(r"([0-9]{2}:[0-9]{2}(?::[0-9]{2}(?:\.[0-9]+)?)?) ([0-9]{2}(?::?[0-9]{2})?)$")
-# The time of an ISO 8601 value, to tell how precise it is.
-_TIME_RE = re.compile(r"[T ]([0-9]{2}):([0-9]{2})(:[0-9]{2})?(\.[0-9]+)?")
+# What `since` and `until` take: a date, or a date and a time to the minute, second or
+# microsecond, with an optional offset. Its groups tell how precise the value is.
+TIMESTAMP_REGEX = (
+    r"^([0-9]{4}-[0-9]{2}-[0-9]{2})"
+    r"(?:[T ]([0-9]{2}):([0-9]{2})(?::([0-9]{2})(\.[0-9]{1,6})?)?(Z|[+-][0-9]{2}(?::?[0-9]{2})?)?)?$"
+)
+_TIMESTAMP_RE = re.compile(TIMESTAMP_REGEX)
+TIMESTAMP_MESSAGE = "Enter a date (2026-11-26) or a date and time (2026-11-26T10:30, 2026-11-26T10:30:00+02:00)."
+_LATEST = datetime.max.replace(tzinfo=UTC)
 
 
 class TimestampQueryField(django_filters.fields.IsoDateTimeField):
     """ISO 8601 (a date alone is its midnight); a time without an offset is UTC."""
 
     def to_python(self, value):
-        if isinstance(value, str):
-            value = _UNENCODED_OFFSET_RE.sub(r"\1+\2", value.strip())
-        return super().to_python(value)
+        if value in self.empty_values:
+            return None
+        value = _UNENCODED_OFFSET_RE.sub(r"\1+\2", value.strip())
+        if not _TIMESTAMP_RE.fullmatch(value):
+            raise ValidationError(TIMESTAMP_MESSAGE, code="invalid")
+        moment = super().to_python(value)
+        try:
+            moment.astimezone(UTC)
+        except OverflowError:  # e.g. 0001-01-01T00:00:00+01:00, which is in year 0 in UTC
+            raise ValidationError("Enter a moment between the years 1 and 9999 (UTC).", code="invalid") from None
+        return moment
 
 
 class UntilField(TimestampQueryField):
@@ -175,16 +190,23 @@ class UntilField(TimestampQueryField):
         moment = super().to_python(value)
         if moment is None:
             return None
-        time = _TIME_RE.search(value.strip())
-        if time is None:
-            return moment + timedelta(days=1)
-        if time.group(4):
-            return moment + timedelta(microseconds=1)
-        return moment + (timedelta(seconds=1) if time.group(3) else timedelta(minutes=1))
+        _, hour, _, second, fraction, _ = _TIMESTAMP_RE.fullmatch(
+            _UNENCODED_OFFSET_RE.sub(r"\1+\2", value.strip())
+        ).groups()
+        if hour is None:
+            step = timedelta(days=1)
+        elif second is None:
+            step = timedelta(minutes=1)
+        else:
+            step = timedelta(microseconds=1) if fraction else timedelta(seconds=1)
+        try:
+            return moment + step
+        except OverflowError:  # the last moment there is: no upper bound
+            return _LATEST
 
 
 # A timestamp, or empty for no filter (as the dashboard's form sends an unused field).
-TIMESTAMP_FILTER_SCHEMA = {"type": "string", "anyOf": [{"format": "date-time"}, {"maxLength": 0}]}
+TIMESTAMP_FILTER_SCHEMA = {"type": "string", "pattern": TIMESTAMP_REGEX.replace("^", "^(", 1).replace("$", ")?$")}
 
 
 @extend_schema_field(TIMESTAMP_FILTER_SCHEMA)

@@ -10,7 +10,7 @@ import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
 
-from numbers_app import import_jobs
+from numbers_app import import_jobs, imports
 from numbers_app.models import ImportJob, ImportJobRow, NumberEvent, PhoneNumber
 from tests.audit import events_of
 
@@ -281,7 +281,7 @@ def test_applying_twice_is_refused_the_second_time(owner_client, checked_job):
 
     assert response.status_code == 302
     assert response["Location"] == job_url(checked_job)
-    assert flashes(response) == ["Only a file whose dry run has finished can be imported."]
+    assert flashes(response) == ["Only a file whose dry run has finished can be imported, once."]
     assert NumberEvent.objects.count() == events
     assert list(PhoneNumber.objects.order_by("number").values()) == numbers
     assert ImportJobRow.objects.filter(job=checked_job, phase="import").count() == 4
@@ -537,3 +537,28 @@ def test_a_large_file_runs_in_the_background_and_the_page_follows_it(client, own
         ("created", "user", "alice", "import")
     }
     assert NumberEvent.objects.count() == 20
+
+
+def test_an_import_that_fails_part_way_shows_what_it_imported(owner_client, account, monkeypatch):
+    monkeypatch.setattr(imports, "BATCH_SIZE", 2)
+    upload(owner_client, numbers_csv(5))
+    job = ImportJob.objects.get()
+    original, calls = imports.EventLog.save, []
+
+    def fail_on_the_second_batch(log):
+        calls.append(1)
+        if len(calls) == 2:
+            raise RuntimeError("the database went away")
+        original(log)
+
+    monkeypatch.setattr(imports.EventLog, "save", fail_on_the_second_batch)
+
+    owner_client.post(job_url(job, "apply"))
+    response = owner_client.get(job_url(job))
+
+    assert response.status_code == 200
+    page = html(response)
+    assert "Result" in page and "Dry run</h2>" not in page
+    assert "The run stopped on an unexpected error. The rows before row 3 were imported; the rest were not." in page
+    assert [row[2] for row in table_rows(response)] == ["create", "create"]
+    assert PhoneNumber.objects.filter(account=account).count() == 2

@@ -337,6 +337,13 @@ def test_an_unencoded_plus_before_an_hours_only_offset_is_read_as_the_plus_it_wa
         ("since", "2025-13-01T00:00:00Z"),
         ("until", "2025-01-15T25:00:00"),
         ("until", "15/01/2025"),
+        # Forms ISO 8601 has but whose precision `until` could not tell: refused, not guessed.
+        ("until", "2025-01-15T10"),
+        ("until", "20250115T103000"),
+        ("until", "2025-01-15T10:30:00,5"),
+        # Beyond year 1 or 9999 once in UTC.
+        ("since", "0001-01-01T00:00:00+01:00"),
+        ("since", "9999-12-31T23:00:00-05:00"),
     ],
 )
 def test_an_invalid_filter_value_is_a_422_naming_the_filter(api, two_numbers, param, value):
@@ -663,3 +670,11 @@ def test_until_to_the_minute_includes_that_whole_minute(api, account):
     assert response.status_code == 200
     assert [event["number"] for event in response.json()["data"]] == ["+14155550178"]
     assert api.get("/api/v1/events", {"until": "2025-01-15T10:59"}).json()["data"] == []
+
+
+@pytest.mark.parametrize("until", ["9999-12-31", "9999-12-31T23:59", "9999-12-31T23:59:59"])
+def test_until_the_last_day_there_is_means_no_upper_bound(api, two_numbers, until):
+    response = api.get(URL, {"until": until})
+
+    assert response.status_code == 200
+    assert len(response.json()["data"]) == NumberEvent.objects.count()

@@ -1,7 +1,11 @@
 """DELETE /api/v1/numbers/{id}"""
 
+import pytest
+
 from agents_app.models import VoiceAgent
-from numbers_app.models import PhoneNumber, SipTrunk
+from numbers_app import services
+from numbers_app.models import NumberEvent, PhoneNumber, SipTrunk
+from tests.audit import TEST_ACTOR
 
 from .contract import assert_error, number_url
 
@@ -101,3 +105,14 @@ def test_delete_on_the_collection_is_405(api, account, make_number):
     assert_error(response, 405, "method_not_allowed")
     assert "GET" in response["Allow"] and "POST" in response["Allow"]
     assert PhoneNumber.objects.filter(pk=number.pk).exists()
+
+
+def test_deleting_a_number_deleted_meanwhile_is_a_404_and_records_one_event(api, account, make_number):
+    number = make_number(account)
+    stale_copy = PhoneNumber.objects.get(pk=number.pk)
+    services.number_delete(actor=TEST_ACTOR, number=number)
+
+    with pytest.raises(PhoneNumber.DoesNotExist):
+        services.number_delete(actor=TEST_ACTOR, number=stale_copy)
+    assert api.delete(f"/api/v1/numbers/{number.pk}").status_code == 404
+    assert NumberEvent.objects.filter(number_id=number.pk, action="deleted").count() == 1

@@ -372,3 +372,48 @@ def test_a_trunk_name_shared_by_two_trunks_is_an_error_for_any_other_number(acco
 
     assert outcomes(results) == [(2, Outcome.ERROR), (3, Outcome.ERROR)]
     assert results[0].message == f"trunk: 2 are named “Edge” (ids {first.id}, {second.id}); give the id."
+
+
+def test_a_file_holding_nul_characters_is_refused():
+    with pytest.raises(ImportFileError, match="NUL"):
+        decode(b"number,provider\n+14155550100,man\x00ual\n")
+
+
+def test_a_batch_that_loses_a_race_for_a_new_number_is_planned_again(account, other_account, monkeypatch):
+    """Another account registers a number between this batch's planning and its INSERT: the
+    unique constraint rolls the batch back, and the batch is planned again (here the other
+    registration, made inside the batch's transaction, is rolled back with it, so the second
+    plan creates the number)."""
+    original, plans = imports.plan_batch, []
+
+    def plan_then_lose_the_race(*args, **kwargs):
+        results = original(*args, **kwargs)
+        plans.append(kwargs["lock"])
+        if len(plans) == 1:
+            PhoneNumber.objects.create(account=other_account, number="+14155550100")
+        return results
+
+    monkeypatch.setattr(imports, "plan_batch", plan_then_lose_the_race)
+
+    results = apply(account, HEADER + "+14155550100,,,,,\n+14155550101,,,,,\n")
+
+    assert plans == [True, True]
+    assert outcomes(results) == [(2, Outcome.CREATE), (3, Outcome.CREATE)]
+    assert set(PhoneNumber.objects.values_list("number", "account")) == {
+        ("+14155550100", account.id),
+        ("+14155550101", account.id),
+    }
+    assert NumberEvent.objects.count() == 2
+
+
+def test_a_quoted_value_over_several_lines_reports_the_line_its_record_starts_on(account):
+    results = check(account, HEADER + '+14155550100,,"Sales\nWest",,,\n+14155550101,,,,,\n')
+
+    assert outcomes(results) == [(2, Outcome.ERROR), (4, Outcome.CREATE)]
+
+
+def test_a_long_cell_is_quoted_shortened_in_the_message(account):
+    results = check(account, HEADER + "+14155550100,," + "x" * 5000 + ",,,\n")
+
+    assert len(results[0].message) < 200
+    assert "…" in results[0].message

@@ -4,7 +4,9 @@ from datetime import UTC, datetime
 
 import pytest
 
+from numbers_app import services
 from numbers_app.models import PhoneNumber
+from tests.audit import TEST_ACTOR, events_of
 from tests.contract import NUMBER_KEYS
 
 from .contract import E164_MESSAGE, assert_error, assert_validation_error, number_json, number_url
@@ -309,3 +311,17 @@ def test_a_trailing_slash_works_without_a_redirect(send, account, make_number):
 
     assert response.status_code == 200
     assert PhoneNumber.objects.get(pk=number.pk).status == "inactive"
+
+
+def test_events_say_what_the_stored_row_held_not_a_stale_copy(account, make_number, make_voice_agent):
+    first, second, third = (make_voice_agent(account, name) for name in ("A", "B", "C"))
+    number = make_number(account, voice_agent=first)
+    stale_copy = PhoneNumber.objects.get(pk=number.pk)
+    services.number_update(actor=TEST_ACTOR, number=number, voice_agent=second)
+
+    services.number_update(actor=TEST_ACTOR, number=stale_copy, voice_agent=third)
+
+    assert [(before["name"], after["name"]) for _, _, before, after, *_ in events_of(number.pk)] == [
+        ("A", "B"),
+        ("B", "C"),
+    ]
