@@ -371,9 +371,12 @@ APPROACH = """
   accounts' rows instead, 40 ms instead of 1 ms at 1M). Pages in the second half of a list are
   read backwards from its end, so the first and the last page cost the same, and a page in the
   middle of N rows skips at most N/2 index entries. Every page is served (API.md §3).
-- **Search** uses a trigram GIN index on PostgreSQL (`LIKE '%555%'`).
+- **Search** uses a trigram GIN index on PostgreSQL over the number's digits
+  (`substring(number, 2) LIKE '%555%'`); on `number` itself the planner also used it for
+  `number IN (…)` lookups, at seconds each.
 - **Per request:** two queries for a get (token, object), three for a list (token, total,
-  page), four for an update; the rate limit is one Redis round trip.
+  page), six for an update (token, object, an agent or trunk named, the service's locked
+  read, the UPDATE, its audit events); the rate limit is one Redis round trip.
 """
 
 

@@ -14,6 +14,7 @@ from django.utils import timezone
 
 from kalem_site.accounts.models import Account
 from kalem_site.actors import Actor
+from kalem_site.db import insert_many
 
 from .imports import ImportFileError, Totals, decode, dry_run, number_import, read_rows
 from .models import ImportJob, ImportJobRow, ImportPhase
@@ -95,11 +96,19 @@ def run_import_job(job_id: int, phase: str, actor: Actor | None) -> None:
             batches = number_import(actor=actor, account=job.account, rows=rows)
         for results in batches:
             totals.add(results)
-            ImportJobRow.objects.bulk_create(
-                ImportJobRow(
-                    job=job, phase=phase, line=r.line, number=r.number[:64], outcome=r.outcome, message=r.message
-                )
-                for r in results
+            insert_many(
+                ImportJobRow,
+                [
+                    {
+                        "job_id": job.pk,
+                        "phase": phase,
+                        "line": r.line,
+                        "number": r.number[:64],
+                        "outcome": str(r.outcome),
+                        "message": r.message,
+                    }
+                    for r in results
+                ],
             )
             ImportJob.objects.filter(pk=job.pk).update(
                 processed_rows=totals.rows, totals=totals.as_dict(), updated_at=timezone.now()
