@@ -286,16 +286,17 @@ class NumberEvent(models.Model):
         return f"{self.number} {self.action} {self.field}".rstrip()
 
     def describe(self) -> str:
-        """The change in words, for the dashboard: "Voice agent: Sales → Support"."""
+        """The change in words, for the dashboard, after the action's name: "Voice agent:
+        Sales → Support"; for created and deleted, the number's whole state."""
         if self.action in (self.Action.CREATED, self.Action.DELETED):
             state = self.after if self.action == self.Action.CREATED else self.before
             if not state:
-                return self.get_action_display()
+                return ""
             parts = [state["status"], state["provider"]]
-            for field in ("voice_agent", "text_agent", "trunk"):
+            for field, label in (("voice_agent", "voice agent"), ("text_agent", "text agent"), ("trunk", "SIP trunk")):
                 if state[field]:
-                    parts.append(f"{self.Field(field).label.lower()} {state[field]['name']}")
-            return f"{self.get_action_display()}: {', '.join(parts)}"
+                    parts.append(f"{label} {state[field]['name']}")
+            return ", ".join(parts)
         return f"{self.get_field_display()}: {_event_value(self.before)} → {_event_value(self.after)}"
 
 

@@ -418,3 +418,55 @@ def test_create_use_and_revoke_an_api_token(page: Page, seeded, live_server, scr
 
     status, body = api_get(live_server.url, plaintext)
     assert status == 401
+
+
+def test_import_a_csv_file_then_read_its_timeline_and_the_activity(page: Page, seeded, tmp_path, screenshot):
+    """Upload a CSV through the page, read the dry run, import, then find the changes on the
+    number's timeline and on the Activity page."""
+    sign_in(page)
+    csv_file = tmp_path / "numbers.csv"
+    csv_file.write_text(
+        "number,provider,voice_agent,text_agent,trunk,status\n"
+        "+1 212 555 0100,twilio,Sales line,SMS concierge,Twilio Elastic SIP,inactive\n"  # an update
+        "+1 (303) 555-9999,manual,Support desk,,Backup carrier,active\n"  # a new number
+        "+12125550101,twilio,Reception,SMS concierge,Twilio Elastic SIP,inactive\n"  # unchanged
+        "+1 555,manual,Nobody,,,active\n"  # errors
+    )
+
+    page.get_by_role("link", name="Import CSV").click()
+    page.get_by_label("CSV file").set_input_files(str(csv_file))
+    page.get_by_role("button", name="Upload and check").click()
+
+    expect(page.get_by_role("heading", name="Dry run", exact=True)).to_be_visible()
+    outcomes = page.locator("table.grid tbody tr td:nth-child(3)").all_inner_texts()
+    assert outcomes == ["update", "create", "unchanged", "error"]
+    expect(page.locator("table.grid tbody")).to_contain_text("voice_agent: Reception → Sales line")
+    expect(page.locator("table.grid tbody")).to_contain_text("Voice agent “Nobody” does not exist")
+    assert PhoneNumber.objects.filter(number="+13035559999").count() == 0
+    screenshot(page, "import-dry-run.png")
+
+    page.get_by_role("button", name="Import 2 changes").click()
+
+    expect(page.get_by_role("heading", name="Result", exact=True)).to_be_visible()
+    new = PhoneNumber.objects.get(number="+13035559999")
+    assert new.voice_agent == seeded["voice_agents"]["Support desk"]
+    assert PhoneNumber.objects.get(number="+12125550100").voice_agent == seeded["voice_agents"]["Sales line"]
+
+    page.get_by_role("link", name="Activity").click()
+    expect(page.get_by_role("heading", name="Activity", level=1)).to_be_visible()
+    page.get_by_label("Through").select_option("import")
+    page.get_by_role("button", name="Filter").click()
+    # Newest first: the update's two changes, then the creation.
+    rows = page.locator("table.grid tbody tr")
+    expect(rows).to_have_count(3)
+    expect(rows.first).to_contain_text("+12125550100")
+    expect(rows.first).to_contain_text("Voice agent: Reception → Sales line")
+    expect(rows.nth(1)).to_contain_text("Status: active → inactive")
+    expect(rows.nth(2)).to_contain_text("+13035559999")
+    expect(rows.nth(2)).to_contain_text("Created active, manual, voice agent Support desk, SIP trunk Backup carrier")
+    screenshot(page, "activity.png")
+
+    rows.first.get_by_role("link", name="+12125550100").click()
+    timeline = page.locator("#timeline")
+    expect(timeline).to_contain_text("Voice agent: Reception → Sales line")
+    expect(timeline).to_contain_text("alice")

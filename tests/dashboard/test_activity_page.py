@@ -57,8 +57,8 @@ def activity(api, account, owner, make_voice_agent) -> Activity:
 
 # Newest first: number, change, who, through.
 SECOND_DEACTIVATED = ["+14155550124", "Deactivated Status: active → inactive", "tests", "Command"]
-SECOND_CREATED = ["+14155550124", "Created Created: active, manual", "alice", "Dashboard"]
-FIRST_CREATED = ["+14155550123", "Created Created: active, manual, voice agent Sales", "Owner token (token)", "API"]
+SECOND_CREATED = ["+14155550124", "Created active, manual", "alice", "Dashboard"]
+FIRST_CREATED = ["+14155550123", "Created active, manual, voice agent Sales", "Owner token (token)", "API"]
 
 
 # --- who sees what ----------------------------------------------------------------------------
@@ -112,7 +112,7 @@ def test_an_outsider_sees_none_of_them(client, outsider, activity, outsider_api)
     by_number = client.get(URL, {"number": "+14155550123"})
 
     assert response.status_code == by_id.status_code == by_number.status_code == 200
-    assert rows(response) == [["+14155550199", "Created Created: active, manual", "Outsider token (token)", "API"]]
+    assert rows(response) == [["+14155550199", "Created active, manual", "Outsider token (token)", "API"]]
     assert rows(by_id) == rows(by_number) == [["No activity matches."]]
     for page in (response, by_id, by_number):
         assert "+14155550123" not in html(page).replace('value="+14155550123"', "")
@@ -249,7 +249,7 @@ def test_a_deleted_numbers_rows_say_deleted_and_are_not_linked(client, owner, ac
 
     assert response.status_code == 200
     assert rows(response) == [
-        ["+14155550123 (deleted)", "Deleted Deleted: active, manual, voice agent Sales", "tests", "Command"],
+        ["+14155550123 (deleted)", "Deleted active, manual, voice agent Sales", "tests", "Command"],
         SECOND_DEACTIVATED,
         SECOND_CREATED,
         ["+14155550123 (deleted)", *FIRST_CREATED[1:]],
@@ -354,8 +354,8 @@ def test_adding_and_deleting_a_number_in_the_dashboard_are_recorded(client, owne
 
     assert added.status_code == deleted.status_code == 302
     assert rows(response) == [
-        ["+14155550125 (deleted)", "Deleted Deleted: active, twilio", "alice", "Dashboard"],
-        ["+14155550125 (deleted)", "Created Created: active, twilio", "alice", "Dashboard"],
+        ["+14155550125 (deleted)", "Deleted active, twilio", "alice", "Dashboard"],
+        ["+14155550125 (deleted)", "Created active, twilio", "alice", "Dashboard"],
     ]
     state = {"status": "active", "provider": "twilio", "voice_agent": None, "text_agent": None, "trunk": None}
     assert events_of(pk) == [

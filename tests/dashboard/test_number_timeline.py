@@ -66,7 +66,7 @@ def test_it_shows_the_numbers_events_newest_first(client, owner, account, number
         ["Assigned SIP trunk: none → Edge", "alice", "Dashboard"],
         ["Provider changed Provider: manual → twilio", "alice", "Dashboard"],
     ]
-    assert rows[3] == ["Created Created: active, manual, voice agent Sales", "tests", "Command"]
+    assert rows[3] == ["Created active, manual, voice agent Sales", "tests", "Command"]
     assert [event.pk for event in response.context["events"]] == list(
         NumberEvent.objects.filter(number_id=number.pk).order_by("-id").values_list("id", flat=True)
     )
@@ -81,7 +81,7 @@ def test_it_shows_only_this_numbers_events(client, owner, account, number):
     response = client.get(url(number))
 
     assert response.status_code == 200
-    assert timeline(response) == [["Created Created: active, manual, voice agent Sales", "tests", "Command"]]
+    assert timeline(response) == [["Created active, manual, voice agent Sales", "tests", "Command"]]
     assert "+14155550124" not in html(response)
 
 
@@ -132,7 +132,7 @@ def test_a_teammate_sees_the_timeline(client, teammate, number):
     response = client.get(url(number))
 
     assert response.status_code == 200
-    assert timeline(response) == [["Created Created: active, manual, voice agent Sales", "tests", "Command"]]
+    assert timeline(response) == [["Created active, manual, voice agent Sales", "tests", "Command"]]
 
 
 def test_an_outsider_gets_404_and_no_timeline(client, outsider, number):
