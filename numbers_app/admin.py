@@ -4,6 +4,7 @@ from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import ValidationError
 
+from kalem_site.accounts.admin import ReadOnlyAdmin
 from kalem_site.actors import admin_actor
 
 from . import services
@@ -144,19 +145,6 @@ class SipTrunkAdmin(admin.ModelAdmin):
     def delete_queryset(self, request, queryset):
         for trunk in queryset:
             services.trunk_delete(actor=admin_actor(request), trunk=trunk)
-
-
-class ReadOnlyAdmin(admin.ModelAdmin):
-    """A record that only its services write: staff may look, not touch."""
-
-    def has_add_permission(self, request) -> bool:
-        return False
-
-    def has_change_permission(self, request, obj=None) -> bool:
-        return False
-
-    def has_delete_permission(self, request, obj=None) -> bool:
-        return False
 
 
 @admin.register(NumberEvent)

@@ -208,7 +208,7 @@ def activity(request):
     ones shown and ignored)."""
     account_id = request.user.account_id
     filterset = EventFilter(request.GET, queryset=NumberEvent.objects.filter(account_id=account_id).newest_first())
-    filterset.valid_values()
+    filterset.is_valid()  # the page lists the errors; `qs` applies only the valid filters
     page = Paginator(filterset.qs, _per_page(request)).get_page(request.GET.get("page"))
     # Which of the page's numbers still exist, to link only to those.
     number_ids = {event.number_id for event in page}

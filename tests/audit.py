@@ -5,6 +5,8 @@ from numbers_app.models import NumberEvent
 
 # Who the audit timeline names for changes a test makes by calling a service directly.
 TEST_ACTOR = Actor.for_command("tests")
+# Who every event made through the owner's API client names: (actor_type, actor_name, channel).
+OWNER_TOKEN = ("token", "Owner token", "api")
 
 
 def events_of(number_id: int) -> list[tuple]:

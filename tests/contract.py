@@ -46,3 +46,19 @@ TIMESTAMP = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\+00:00$")
 def iso(value) -> str:
     """A stored (UTC) datetime as the API writes it."""
     return value.strftime("%Y-%m-%dT%H:%M:%S+00:00")
+
+
+# The Event object's keys, in order (docs/API.md §13).
+EVENT_KEYS = [
+    "id",
+    "number_id",
+    "number",
+    "action",
+    "field",
+    "before",
+    "after",
+    "actor_type",
+    "actor_name",
+    "channel",
+    "occurred_at",
+]

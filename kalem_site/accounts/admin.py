@@ -57,16 +57,8 @@ class ApiTokenAdmin(admin.ModelAdmin):
         self.message_user(request, f"{queryset.count()} token(s) revoked.")
 
 
-@admin.register(TwilioCredentials)
-class TwilioCredentialsAdmin(admin.ModelAdmin):
-    """Which accounts have stored Twilio credentials, and when. The SID and the token are
-    stored in the dashboard (Numbers → Import from Twilio) and never shown, here neither."""
-
-    list_display = ["account", "updated_at"]
-    list_select_related = ["account"]
-    search_fields = ["account__name"]
-    fields = ["account", "updated_at"]
-    readonly_fields = ["account", "updated_at"]
+class ReadOnlyAdmin(admin.ModelAdmin):
+    """A record that only the services write: staff may look, not touch."""
 
     def has_add_permission(self, request) -> bool:
         return False
@@ -76,3 +68,15 @@ class TwilioCredentialsAdmin(admin.ModelAdmin):
 
     def has_delete_permission(self, request, obj=None) -> bool:
         return False
+
+
+@admin.register(TwilioCredentials)
+class TwilioCredentialsAdmin(ReadOnlyAdmin):
+    """Which accounts have stored Twilio credentials, and when. The SID and the token are
+    stored in the dashboard (Numbers → Import from Twilio) and never shown, here neither."""
+
+    list_display = ["account", "updated_at"]
+    list_select_related = ["account"]
+    search_fields = ["account__name"]
+    fields = ["account", "updated_at"]
+    readonly_fields = ["account", "updated_at"]

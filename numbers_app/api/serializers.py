@@ -235,21 +235,20 @@ class EventValueField(serializers.ReadOnlyField):
     pass
 
 
-# The Event object: each key in its order, and the column its value comes from.
-EVENT_SHAPE = (
-    ("id", "id"),
-    ("number_id", "number_id"),
-    ("number", "number"),
-    ("action", "action"),
-    ("field", "field"),
-    ("before", "before"),
-    ("after", "after"),
-    ("actor_type", "actor_type"),
-    ("actor_name", "actor_name"),
-    ("channel", "channel"),
-    ("occurred_at", "occurred_at"),
+# The Event object's keys in their order: each is also the column its value is read from.
+EVENT_COLUMNS = (
+    "id",
+    "number_id",
+    "number",
+    "action",
+    "field",
+    "before",
+    "after",
+    "actor_type",
+    "actor_name",
+    "channel",
+    "occurred_at",
 )
-EVENT_COLUMNS = tuple(column for _, column in EVENT_SHAPE)
 
 
 class EventSerializer(serializers.Serializer):
@@ -276,7 +275,7 @@ class EventSerializer(serializers.Serializer):
 
     def to_representation(self, event: dict) -> dict:
         """From a `.values(*EVENT_COLUMNS)` row."""
-        data = {key: event[column] for key, column in EVENT_SHAPE}
+        data = {key: event[key] for key in EVENT_COLUMNS}
         data["field"] = data["field"] or None
         data["occurred_at"] = format_timestamp(data["occurred_at"])
         return data

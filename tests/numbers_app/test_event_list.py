@@ -11,25 +11,12 @@ from django.test.utils import CaptureQueriesContext
 from kalem_site.actors import Actor
 from numbers_app import services
 from numbers_app.models import NumberEvent, PhoneNumber
-from tests.audit import TEST_ACTOR, events_of
+from tests.audit import OWNER_TOKEN, TEST_ACTOR, events_of
+from tests.contract import EVENT_KEYS
 
 from .contract import NUMBERS_URL, assert_error, assert_validation_error, number_url
 
 URL = "/api/v1/events"
-EVENT_KEYS = [
-    "id",
-    "number_id",
-    "number",
-    "action",
-    "field",
-    "before",
-    "after",
-    "actor_type",
-    "actor_name",
-    "channel",
-    "occurred_at",
-]
-OWNER_TOKEN = ("token", "Owner token", "api")
 
 
 def create(api, number: str, **fields) -> int:

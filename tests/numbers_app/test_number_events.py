@@ -10,26 +10,11 @@ from django.test.utils import CaptureQueriesContext
 
 from numbers_app import services
 from numbers_app.models import NumberEvent, PhoneNumber
-from tests.audit import TEST_ACTOR, events_of
-from tests.contract import TIMESTAMP, iso
+from tests.audit import OWNER_TOKEN, TEST_ACTOR, events_of
+from tests.contract import EVENT_KEYS, TIMESTAMP, iso
 
 from .contract import NUMBERS_URL, assert_error, assert_validation_error, number_url
 
-EVENT_KEYS = [
-    "id",
-    "number_id",
-    "number",
-    "action",
-    "field",
-    "before",
-    "after",
-    "actor_type",
-    "actor_name",
-    "channel",
-    "occurred_at",
-]
-# Who every event made through the owner's API client names.
-OWNER_TOKEN = ("token", "Owner token", "api")
 PLAIN_STATE = {"status": "active", "provider": "manual", "voice_agent": None, "text_agent": None, "trunk": None}
 
 
