@@ -18,7 +18,24 @@ def assignment_value(related) -> dict | None:
     return None if related is None else {"id": related.pk, "name": related.name}
 
 
-# The columns a number's recorded state is read from, for numbers read as dicts.
+def recorded_value(field: str, value):
+    """A field's value as the timeline records it: a status or provider as it is, an agent or
+    trunk (or None) as assignment_value()."""
+    return assignment_value(value) if field in ASSIGNMENT_FIELDS else value
+
+
+def recorded_from_row(row: dict, field: str):
+    """The same, from a `.values()` row holding `field`, or for an assignment `<field>_id`
+    and `<field>__name`."""
+    if field not in ASSIGNMENT_FIELDS:
+        return row[field]
+    pk = row[f"{field}_id"]
+    return None if pk is None else {"id": pk, "name": row[f"{field}__name"]}
+
+
+# A number's whole state, as recorded for its creation and its deletion.
+STATE_FIELDS = ("status", "provider", *ASSIGNMENT_FIELDS)
+# The columns to read it from, for numbers read as dicts.
 STATE_VALUES = (
     "status",
     "provider",
@@ -30,18 +47,8 @@ def number_state(number: PhoneNumber | dict) -> dict:
     """A number's whole state, recorded as the `after` of its creation and the `before` of
     its deletion. A dict must hold the STATE_VALUES columns."""
     if isinstance(number, dict):
-        status, provider = number["status"], number["provider"]
-
-        def assigned(field: str) -> dict | None:
-            pk = number[f"{field}_id"]
-            return None if pk is None else {"id": pk, "name": number[f"{field}__name"]}
-    else:
-        status, provider = number.status, number.provider
-
-        def assigned(field: str) -> dict | None:
-            return assignment_value(getattr(number, field))
-
-    return {"status": status, "provider": provider, **{field: assigned(field) for field in ASSIGNMENT_FIELDS}}
+        return {field: recorded_from_row(number, field) for field in STATE_FIELDS}
+    return {field: recorded_value(field, getattr(number, field)) for field in STATE_FIELDS}
 
 
 def change_action(field: str, after) -> str:

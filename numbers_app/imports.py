@@ -23,7 +23,7 @@ from kalem_site.accounts.models import Account
 from kalem_site.actors import Actor
 from kalem_site.db import insert_many
 
-from .audit import EventLog, assignment_value
+from .audit import STATE_FIELDS, EventLog, recorded_value
 from .models import ImportOutcome, NumberEvent, PhoneNumber, SipTrunk
 from .phone import normalize_number
 from .selectors import CSV_COLUMNS
@@ -411,8 +411,7 @@ def _write(actor: Actor, account: Account, results: list[RowResult], assignments
         )
         for result in creates:
             created = {"account_id": account.id, "id": ids[result.number], "number": result.number}
-            state = {name: result.values[name] for name in ("status", "provider")}
-            state |= {name: assignment_value(result.values[name]) for name in ASSIGNMENT_FIELDS}
+            state = {field: recorded_value(field, result.values[field]) for field in STATE_FIELDS}
             log.add(created, NumberEvent.Action.CREATED, after=state)
 
     updates, changed_fields = [], set()
@@ -422,9 +421,7 @@ def _write(actor: Actor, account: Account, results: list[RowResult], assignments
         number = result.existing
         for name, value in result.values.items():
             before = _current(number, name, assignments)
-            recorded_before = assignment_value(before) if name in ASSIGNMENT_FIELDS else before
-            recorded_after = assignment_value(value) if name in ASSIGNMENT_FIELDS else value
-            log.add_change(number, name, recorded_before, recorded_after)
+            log.add_change(number, name, recorded_value(name, before), recorded_value(name, value))
             setattr(number, name, value)
             changed_fields.add(name)
         number.updated_at = now

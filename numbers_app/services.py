@@ -11,13 +11,21 @@ from kalem_site.accounts.models import Account
 from kalem_site.actors import Actor
 from kalem_site.db import save_changed_fields
 
-from .audit import STATE_VALUES, EventLog, assignment_value, lock_and_record_for_numbers, number_state
+from .audit import (
+    ASSIGNMENT_FIELDS,
+    STATE_VALUES,
+    EventLog,
+    assignment_value,
+    lock_and_record_for_numbers,
+    number_state,
+    recorded_from_row,
+    recorded_value,
+)
 from .models import NumberEvent, PhoneNumber, SipTrunk
 from .phone import parse_e164
 
 DUPLICATE_NUMBER_MESSAGE = "This number is already registered."
 
-ASSIGNMENT_FIELDS = ("voice_agent", "text_agent", "trunk")
 NUMBER_UPDATABLE_FIELDS = ("provider", "status", *ASSIGNMENT_FIELDS)
 
 
@@ -96,11 +104,6 @@ def _comparable(value):
     return value.pk if hasattr(value, "pk") else value
 
 
-def _recorded(field: str, value):
-    """A field's value as the audit timeline records it."""
-    return assignment_value(value) if field in ASSIGNMENT_FIELDS else value
-
-
 @transaction.atomic
 def number_update(*, actor: Actor, number: PhoneNumber, **changes) -> PhoneNumber:
     """Change any of provider, status, voice_agent, text_agent, trunk (None unassigns).
@@ -116,7 +119,9 @@ def number_update(*, actor: Actor, number: PhoneNumber, **changes) -> PhoneNumbe
     changed = [field for field, value in changes.items() if _current_value(number, field) != _comparable(value)]
     log = EventLog(actor)
     for field in changed:
-        log.add_change(number, field, _recorded(field, getattr(number, field)), _recorded(field, changes[field]))
+        log.add_change(
+            number, field, recorded_value(field, getattr(number, field)), recorded_value(field, changes[field])
+        )
         setattr(number, field, changes[field])
     save_changed_fields(number, changed)
     log.save()
@@ -228,13 +233,8 @@ def number_bulk_update(*, actor: Actor, account: Account, ids: list[int], **chan
     log = EventLog(actor)
     for row in rows:
         for field, value in changes.items():
-            if field in ASSIGNMENT_FIELDS:
-                before_id = row[columns[field]]
-                before = None if before_id is None else {"id": before_id, "name": row[f"{field}__name"]}
-            else:
-                before = row[field]
-            if _comparable(value) != (before["id"] if isinstance(before, dict) else before):
-                log.add_change(row, field, before, _recorded(field, value))
+            if _comparable(value) != row[columns[field]]:
+                log.add_change(row, field, recorded_from_row(row, field), recorded_value(field, value))
     PhoneNumber.objects.filter(pk__in=[row["id"] for row in rows]).update(**changes, updated_at=timezone.now())
     log.save()
     return len(rows)
