@@ -1,0 +1,223 @@
+"""Dashboard pages for numbers: the list, its export and bulk actions, add, detail, delete,
+activate/deactivate. Every write goes through numbers_app.services."""
+
+from django.contrib import messages
+from django.core.exceptions import ValidationError
+from django.http import Http404
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.views.decorators.http import require_POST
+
+from agents_app.models import TextAgent, VoiceAgent
+from kalem_site.web import (
+    account_required,
+    apply_service_errors,
+    dashboard_actor,
+    flash_count,
+    get_for_account_or_404,
+    safe_next_url,
+)
+
+from .. import services
+from ..api.filters import NumberFilter
+from ..forms import PER_PAGE_CHOICES, BulkActionForm, NumberCreateForm, NumberUpdateForm
+from ..models import NumberEvent, PhoneNumber, SipTrunk
+from ..selectors import FACET_COLUMNS, csv_response, number_facet_counts, number_routing, number_total
+from .listing import CountedPaginator, facet, requested_per_page
+
+# How many of its latest events a number's page shows; the Activity page has the rest.
+TIMELINE_LENGTH = 10
+
+
+@account_required
+def number_list(request):
+    account = request.user.account
+    filterset = NumberFilter(
+        request.GET, queryset=PhoneNumber.objects.for_account(account).with_assignments().order_by("id")
+    )
+    total = number_total(account=account, filters=filterset.valid_values(), numbers=filterset.qs)
+    per_page = requested_per_page(request)
+    page = CountedPaginator(filterset.qs, per_page, count=total).get_page(request.GET.get("page"))
+
+    counts = number_facet_counts(account=account, params=request.GET)
+    voice_agents = list(VoiceAgent.objects.for_account(account).order_by("name"))
+    text_agents = list(TextAgent.objects.for_account(account).order_by("name"))
+    trunks = list(SipTrunk.objects.for_account(account).order_by("name"))
+    params = request.GET
+    facets = [
+        ("Status", facet(params, "status", counts["status"], PhoneNumber.Status.choices)),
+        (
+            "Voice agent",
+            facet(
+                params,
+                "voice_agent_id",
+                counts["voice_agent_id"],
+                [(a.id, a.name) for a in voice_agents],
+                unassigned=True,
+            ),
+        ),
+        (
+            "Text agent",
+            facet(
+                params, "text_agent_id", counts["text_agent_id"], [(a.id, a.name) for a in text_agents], unassigned=True
+            ),
+        ),
+        (
+            "SIP trunk",
+            facet(params, "trunk_id", counts["trunk_id"], [(t.id, t.name) for t in trunks], unassigned=True),
+        ),
+        ("Provider", facet(params, "provider", counts["provider"], PhoneNumber.Provider.choices)),
+    ]
+    bulk_form = BulkActionForm(account=account)
+    bulk_form.show_choices(voice_agent=voice_agents, text_agent=text_agents, trunk=trunks)
+    return render(
+        request,
+        "numbers_app/number_list.html",
+        {
+            "page": page,
+            "filterset": filterset,
+            "facets": facets,
+            "per_page": per_page,
+            "per_page_choices": PER_PAGE_CHOICES,
+            "bulk_form": bulk_form,
+            "is_filtered": any(params.get(param) for param in (*FACET_COLUMNS, "search")),
+        },
+    )
+
+
+@account_required
+def number_export(request):
+    """The list as CSV, with the filters of the page it was asked from (invalid ones ignored,
+    as the page ignores them)."""
+    filterset = NumberFilter(request.GET, queryset=PhoneNumber.objects.for_account(request.user.account))
+    filterset.valid_values()
+    return csv_response(filterset.qs)
+
+
+@account_required
+def number_create(request):
+    account = request.user.account
+    form = NumberCreateForm(request.POST or None, account=account)
+    if request.method == "POST" and form.is_valid():
+        try:
+            number = services.number_create(actor=dashboard_actor(request), account=account, **form.cleaned_data)
+        except ValidationError as error:
+            apply_service_errors(form, error)
+        else:
+            messages.success(request, f"Number {number.number} added.")
+            return redirect("numbers:list")
+    return render(request, "numbers_app/number_create.html", {"form": form})
+
+
+@account_required
+def number_detail(request, pk: int):
+    account = request.user.account
+    number = get_for_account_or_404(PhoneNumber.objects.with_assignments(), request, pk)
+    initial = {field: getattr(number, field) for field in services.NUMBER_UPDATABLE_FIELDS}
+    form = NumberUpdateForm(request.POST or None, initial=initial, account=account)
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.number_update(actor=dashboard_actor(request), number=number, **form.cleaned_data)
+        except ValidationError as error:
+            apply_service_errors(form, error)
+        except PhoneNumber.DoesNotExist:  # deleted while the form was being sent
+            raise Http404 from None
+        else:
+            messages.success(request, f"Number {number.number} saved.")
+            return redirect("numbers:detail", pk=number.pk)
+    routable, reasons = number_routing(number)
+    events = NumberEvent.objects.for_account(account).filter(number_id=number.pk).newest_first()
+    return render(
+        request,
+        "numbers_app/number_detail.html",
+        {
+            "number": number,
+            "form": form,
+            "routable": routable,
+            "routing_reasons": reasons,
+            # One more than shown, to know whether to link to the rest.
+            "events": list(events[: TIMELINE_LENGTH + 1]),
+            "timeline_length": TIMELINE_LENGTH,
+        },
+    )
+
+
+@account_required
+def number_delete(request, pk: int):
+    number = get_for_account_or_404(PhoneNumber.objects.with_assignments(), request, pk)
+    if request.method == "POST":
+        try:
+            services.number_delete(actor=dashboard_actor(request), number=number)
+        except PhoneNumber.DoesNotExist:  # deleted meanwhile
+            raise Http404 from None
+        messages.success(request, f"Number {number.number} deleted.")
+        return redirect(safe_next_url(request, reverse("numbers:list")))
+    return render(request, "numbers_app/number_confirm_delete.html", {"number": number})
+
+
+def _set_status(request, pk: int, *, active: bool):
+    number = get_for_account_or_404(PhoneNumber, request, pk)
+    try:
+        services.number_set_status(actor=dashboard_actor(request), number=number, active=active)
+    except PhoneNumber.DoesNotExist:  # deleted meanwhile
+        raise Http404 from None
+    messages.success(request, f"Number {number.number} {'activated' if active else 'deactivated'}.")
+    return redirect(safe_next_url(request, reverse("numbers:list")))
+
+
+@require_POST
+@account_required
+def number_activate(request, pk: int):
+    return _set_status(request, pk, active=True)
+
+
+@require_POST
+@account_required
+def number_deactivate(request, pk: int):
+    return _set_status(request, pk, active=False)
+
+
+@require_POST
+@account_required
+def number_bulk(request):
+    """Bulk actions on the rows selected in the list. Deleting asks for confirmation first."""
+    account = request.user.account
+    back = safe_next_url(request, reverse("numbers:list"))
+    form = BulkActionForm(request.POST, account=account)
+    if not form.is_valid():
+        for errors in form.errors.values():
+            for error in errors:
+                messages.error(request, error)
+        return redirect(back)
+    ids, action = form.cleaned_data["ids"], form.cleaned_data["action"]
+    try:
+        if action in ("activate", "deactivate"):
+            status = PhoneNumber.Status.ACTIVE if action == "activate" else PhoneNumber.Status.INACTIVE
+            flash_count(
+                request,
+                services.number_bulk_update(actor=dashboard_actor(request), account=account, ids=ids, status=status),
+                f"{action}d",
+            )
+        elif action.startswith("assign_"):
+            field = action.removeprefix("assign_")
+            target = form.cleaned_data[field]
+            changed = services.number_bulk_update(
+                actor=dashboard_actor(request), account=account, ids=ids, **{field: target}
+            )
+            label = {"voice_agent": "voice agent", "text_agent": "text agent", "trunk": "SIP trunk"}[field]
+            flash_count(
+                request, changed, f"assigned to {label} {target.name}" if target else f"unassigned from their {label}"
+            )
+        elif request.POST.get("confirm") == "yes":
+            flash_count(
+                request,
+                services.number_bulk_delete(actor=dashboard_actor(request), account=account, ids=ids),
+                "deleted",
+            )
+        else:
+            numbers = PhoneNumber.objects.for_account(account).filter(pk__in=ids).order_by("id")
+            return render(request, "numbers_app/number_bulk_confirm_delete.html", {"numbers": numbers, "next": back})
+    except ValidationError as error:
+        for message in error.messages:
+            messages.error(request, message)
+    return redirect(back)
