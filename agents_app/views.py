@@ -22,7 +22,8 @@ def _context(model: type[Agent], **extra) -> dict:
         "kind_title": model.kind_title,
         "kind_plural": "Voice agents" if is_voice else "Text agents",
         "namespace": "voice_agents" if is_voice else "text_agents",
-        "filter_param": "voice_agent_id" if is_voice else "text_agent_id",
+        # The numbers list's filter for this kind: PhoneNumber's foreign key to it, `_id`.
+        "filter_param": f"{model.numbers.field.name}_id",
         **extra,
     }
 

@@ -6,10 +6,10 @@ from django.utils import timezone
 from kalem_site.actors import Actor
 from kalem_site.db import insert_many
 
-from .models import NumberEvent, PhoneNumber
+from .models import ASSIGNMENTS, NumberEvent, PhoneNumber
 
 Action = NumberEvent.Action
-ASSIGNMENT_FIELDS = ("voice_agent", "text_agent", "trunk")
+ASSIGNMENT_FIELDS = tuple(ASSIGNMENTS)
 BATCH_SIZE = 1000
 
 

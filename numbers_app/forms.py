@@ -5,11 +5,10 @@ from django import forms
 from django.conf import settings
 from django.template.defaultfilters import filesizeformat
 
-from agents_app.models import TextAgent, VoiceAgent
 from kalem_site.accounts.models import Account
 from kalem_site.api.fields import id_in_range
 
-from .models import PhoneNumber, SipTrunk
+from .models import ASSIGNMENTS, PhoneNumber, SipTrunk
 
 PER_PAGE_CHOICES = (15, 50, 100)
 
@@ -38,17 +37,14 @@ class IdListField(forms.Field):
 
 
 class AssignmentForm(forms.Form):
-    """A form with the voice agent, text agent and trunk of a number, their choices limited
-    to the user's account. Subclasses name the order of their fields."""
-
-    voice_agent = AccountChoiceField(VoiceAgent)
-    text_agent = AccountChoiceField(TextAgent)
-    trunk = AccountChoiceField(SipTrunk, label="SIP trunk")
+    """A form with the voice agent, text agent and trunk of a number (after the subclass's
+    own fields), their choices limited to the user's account."""
 
     def __init__(self, *args, account: Account, **kwargs):
         super().__init__(*args, **kwargs)
-        for name, model in (("voice_agent", VoiceAgent), ("text_agent", TextAgent), ("trunk", SipTrunk)):
-            self.fields[name].queryset = model.objects.for_account(account).order_by("name")
+        for name, model in ASSIGNMENTS.items():
+            self.fields[name] = field = AccountChoiceField(model, label=model.kind_title)
+            field.queryset = model.objects.for_account(account).order_by("name")
 
 
 class NumberCreateForm(AssignmentForm):
@@ -74,9 +70,7 @@ class BulkActionForm(AssignmentForm):
     ACTIONS = [
         ("activate", "Activate"),
         ("deactivate", "Deactivate"),
-        ("assign_voice_agent", "Set voice agent"),
-        ("assign_text_agent", "Set text agent"),
-        ("assign_trunk", "Set SIP trunk"),
+        *((f"assign_{name}", f"Set {model.kind_label}") for name, model in ASSIGNMENTS.items()),
         ("delete", "Delete"),
     ]
     ids = IdListField(error_messages={"required": "Select one or more numbers first."})

@@ -18,13 +18,12 @@ from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from agents_app.models import TextAgent, VoiceAgent
 from kalem_site.accounts.models import Account
 from kalem_site.actors import Actor
 from kalem_site.db import insert_many
 
 from .audit import STATE_FIELDS, EventLog, recorded_value
-from .models import ImportOutcome, NumberEvent, PhoneNumber, SipTrunk
+from .models import ASSIGNMENTS, ImportOutcome, NumberEvent, PhoneNumber
 from .phone import normalize_number
 from .selectors import CSV_COLUMNS
 from .services import ASSIGNMENT_FIELDS, DUPLICATE_NUMBER_MESSAGE
@@ -174,7 +173,7 @@ class Assignments:
 
     def __init__(self, account: Account):
         self.by_field = {}
-        for name, model in (("voice_agent", VoiceAgent), ("text_agent", TextAgent), ("trunk", SipTrunk)):
+        for name, model in ASSIGNMENTS.items():
             by_name = defaultdict(list)
             objects = list(model.objects.for_account(account))
             for obj in objects:

@@ -49,7 +49,8 @@ class SipTrunk(models.Model):
 
     objects = SipTrunkQuerySet.as_manager()
 
-    # For messages ("SIP trunk 3 does not exist.").
+    # Human-readable names of the kind, for messages ("SIP trunk 3 does not exist.").
+    kind_label = "SIP trunk"
     kind_title = "SIP trunk"
 
     class Meta:
@@ -104,7 +105,7 @@ class PhoneNumberQuerySet(models.QuerySet):
 
     def with_assignments(self) -> "PhoneNumberQuerySet":
         """Join what the Number object shows, so a page of numbers is one query."""
-        return self.select_related("voice_agent", "text_agent", "trunk")
+        return self.select_related(*ASSIGNMENTS)
 
 
 class PhoneNumber(models.Model):
@@ -161,6 +162,11 @@ class PhoneNumber(models.Model):
 
     def __str__(self) -> str:
         return self.number
+
+
+# What a number is assigned to: PhoneNumber's foreign key → the model it points to, whose
+# kind_label and kind_title name it in messages and pages. Every list of the three is this one.
+ASSIGNMENTS: dict[str, type[models.Model]] = {"voice_agent": VoiceAgent, "text_agent": TextAgent, "trunk": SipTrunk}
 
 
 class NumberTally(models.Model):
@@ -225,9 +231,9 @@ class NumberEvent(models.Model):
     class Field(models.TextChoices):
         PROVIDER = "provider", "Provider"
         STATUS = "status", "Status"
-        VOICE_AGENT = "voice_agent", "Voice agent"
-        TEXT_AGENT = "text_agent", "Text agent"
-        TRUNK = "trunk", "SIP trunk"
+        VOICE_AGENT = "voice_agent", VoiceAgent.kind_title
+        TEXT_AGENT = "text_agent", TextAgent.kind_title
+        TRUNK = "trunk", SipTrunk.kind_title
 
     account = models.ForeignKey(Account, on_delete=models.CASCADE, related_name="+", db_index=False)
     # The number's id and E.164 string, not a foreign key: a number's events outlive it.
@@ -293,9 +299,9 @@ class NumberEvent(models.Model):
             if not state:
                 return ""
             parts = [state["status"], state["provider"]]
-            for field, label in (("voice_agent", "voice agent"), ("text_agent", "text agent"), ("trunk", "SIP trunk")):
+            for field, model in ASSIGNMENTS.items():
                 if state[field]:
-                    parts.append(f"{label} {state[field]['name']}")
+                    parts.append(f"{model.kind_label} {state[field]['name']}")
             return ", ".join(parts)
         return f"{self.get_field_display()}: {_event_value(self.before)} → {_event_value(self.after)}"
 

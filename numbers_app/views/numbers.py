@@ -8,7 +8,6 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_POST
 
-from agents_app.models import TextAgent, VoiceAgent
 from kalem_site.web import (
     account_required,
     apply_service_errors,
@@ -21,7 +20,7 @@ from kalem_site.web import (
 from .. import services
 from ..api.filters import NumberFilter
 from ..forms import PER_PAGE_CHOICES, BulkActionForm, NumberCreateForm, NumberUpdateForm
-from ..models import NumberEvent, PhoneNumber, SipTrunk
+from ..models import ASSIGNMENTS, NumberEvent, PhoneNumber
 from ..selectors import FACET_COLUMNS, csv_response, number_facet_counts, number_routing, number_total
 from .listing import CountedPaginator, facet, requested_per_page
 
@@ -40,36 +39,16 @@ def number_list(request):
     page = CountedPaginator(filterset.qs, per_page, count=total).get_page(request.GET.get("page"))
 
     counts = number_facet_counts(account=account, params=request.GET)
-    voice_agents = list(VoiceAgent.objects.for_account(account).order_by("name"))
-    text_agents = list(TextAgent.objects.for_account(account).order_by("name"))
-    trunks = list(SipTrunk.objects.for_account(account).order_by("name"))
+    # The account's agents and trunks, read once for both the sidebar and the bulk form.
+    assignees = {name: list(model.objects.for_account(account).order_by("name")) for name, model in ASSIGNMENTS.items()}
     params = request.GET
-    facets = [
-        ("Status", facet(params, "status", counts["status"], PhoneNumber.Status.choices)),
-        (
-            "Voice agent",
-            facet(
-                params,
-                "voice_agent_id",
-                counts["voice_agent_id"],
-                [(a.id, a.name) for a in voice_agents],
-                unassigned=True,
-            ),
-        ),
-        (
-            "Text agent",
-            facet(
-                params, "text_agent_id", counts["text_agent_id"], [(a.id, a.name) for a in text_agents], unassigned=True
-            ),
-        ),
-        (
-            "SIP trunk",
-            facet(params, "trunk_id", counts["trunk_id"], [(t.id, t.name) for t in trunks], unassigned=True),
-        ),
-        ("Provider", facet(params, "provider", counts["provider"], PhoneNumber.Provider.choices)),
-    ]
+    facets = [("Status", facet(params, "status", counts["status"], PhoneNumber.Status.choices))]
+    for name, model in ASSIGNMENTS.items():
+        choices = [(o.id, o.name) for o in assignees[name]]
+        facets.append((model.kind_title, facet(params, f"{name}_id", counts[f"{name}_id"], choices, unassigned=True)))
+    facets.append(("Provider", facet(params, "provider", counts["provider"], PhoneNumber.Provider.choices)))
     bulk_form = BulkActionForm(account=account)
-    bulk_form.show_choices(voice_agent=voice_agents, text_agent=text_agents, trunk=trunks)
+    bulk_form.show_choices(**assignees)
     return render(
         request,
         "numbers_app/number_list.html",
@@ -204,7 +183,7 @@ def number_bulk(request):
             changed = services.number_bulk_update(
                 actor=dashboard_actor(request), account=account, ids=ids, **{field: target}
             )
-            label = {"voice_agent": "voice agent", "text_agent": "text agent", "trunk": "SIP trunk"}[field]
+            label = ASSIGNMENTS[field].kind_label
             flash_count(
                 request, changed, f"assigned to {label} {target.name}" if target else f"unassigned from their {label}"
             )
