@@ -17,7 +17,7 @@ from kalem_site.actors import Actor
 from kalem_site.db import insert_many
 
 from .imports import ImportFileError, Totals, decode, dry_run, number_import, read_rows
-from .models import ImportJob, ImportJobRow, ImportPhase
+from .models import ImportJob, ImportJobRow
 
 logger = logging.getLogger(__name__)
 
@@ -45,8 +45,8 @@ def import_job_create(*, account: Account, user, filename: str, data: bytes) -> 
 
 # The states a run of each phase may start from. A running job only when it has stalled.
 _STARTS_FROM = {
-    ImportPhase.DRY_RUN: [ImportJob.State.UPLOADED, ImportJob.State.CHECKED, ImportJob.State.FAILED],
-    ImportPhase.IMPORT: [ImportJob.State.CHECKED],
+    ImportJob.Phase.DRY_RUN: [ImportJob.State.UPLOADED, ImportJob.State.CHECKED, ImportJob.State.FAILED],
+    ImportJob.Phase.IMPORT: [ImportJob.State.CHECKED],
 }
 
 
@@ -55,9 +55,9 @@ def import_job_start(*, job: ImportJob, phase: str, actor: Actor | None = None) 
     for a small file, in a background thread for a large one. Returns False, doing nothing,
     when the job is not in a state to start that run (already running, already imported):
     the state moves in one conditional UPDATE, so two clicks cannot start two runs."""
-    state = ImportJob.State.CHECKING if phase == ImportPhase.DRY_RUN else ImportJob.State.IMPORTING
+    state = ImportJob.State.CHECKING if phase == ImportJob.Phase.DRY_RUN else ImportJob.State.IMPORTING
     startable = Q(state__in=_STARTS_FROM[phase])
-    if phase == ImportPhase.DRY_RUN:
+    if phase == ImportJob.Phase.DRY_RUN:
         stalled_since = timezone.now() - STALLED_AFTER
         startable |= Q(state__in=[ImportJob.State.CHECKING, ImportJob.State.IMPORTING], updated_at__lt=stalled_since)
     started = ImportJob.objects.filter(startable, pk=job.pk).update(
@@ -90,7 +90,7 @@ def run_import_job(job_id: int, phase: str, actor: Actor | None) -> None:
     try:
         _, rows = read_rows(job.content)
         ImportJobRow.objects.filter(job=job, phase=phase).delete()
-        if phase == ImportPhase.DRY_RUN:
+        if phase == ImportJob.Phase.DRY_RUN:
             batches = dry_run(account=job.account, rows=rows)
         else:
             batches = number_import(actor=actor, account=job.account, rows=rows)
@@ -116,13 +116,13 @@ def run_import_job(job_id: int, phase: str, actor: Actor | None) -> None:
     except Exception as error:  # the job's page says it failed; the log has the traceback
         logger.exception("Import job %s failed", job_id)
         message = str(error) if isinstance(error, ImportFileError) else "The run stopped on an unexpected error."
-        if phase == ImportPhase.IMPORT:
+        if phase == ImportJob.Phase.IMPORT:
             message += f" The rows before row {totals.rows + 1} were imported; the rest were not."
         ImportJob.objects.filter(pk=job.pk).update(
             state=ImportJob.State.FAILED, error=message, totals=totals.as_dict(), updated_at=timezone.now()
         )
         return
-    done = ImportJob.State.CHECKED if phase == ImportPhase.DRY_RUN else ImportJob.State.IMPORTED
+    done = ImportJob.State.CHECKED if phase == ImportJob.Phase.DRY_RUN else ImportJob.State.IMPORTED
     update = {"state": done, "processed_rows": totals.rows, "totals": totals.as_dict(), "updated_at": timezone.now()}
     if done == ImportJob.State.IMPORTED:
         update["content"] = ""  # applied: the file is no longer needed

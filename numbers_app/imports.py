@@ -23,7 +23,7 @@ from kalem_site.actors import Actor
 from kalem_site.db import insert_many
 
 from .audit import STATE_FIELDS, EventLog, recorded_value
-from .models import ASSIGNMENTS, ImportOutcome, NumberEvent, PhoneNumber
+from .models import ASSIGNMENTS, ImportJobRow, NumberEvent, PhoneNumber
 from .phone import normalize_number
 from .selectors import CSV_COLUMNS
 from .services import ASSIGNMENT_FIELDS, DUPLICATE_NUMBER_MESSAGE
@@ -31,9 +31,6 @@ from .services import ASSIGNMENT_FIELDS, DUPLICATE_NUMBER_MESSAGE
 BATCH_SIZE = 1000
 # The largest file the import takes; a million rows of this format are about 60 MB.
 MAX_ROWS = 1_000_000
-
-
-Outcome = ImportOutcome
 
 
 class ImportFileError(ValueError):
@@ -69,7 +66,7 @@ class Totals:
         return self.create + self.update + self.unchanged + self.error
 
     def as_dict(self) -> dict:
-        return {outcome: getattr(self, outcome) for outcome in Outcome.values}
+        return {outcome: getattr(self, outcome) for outcome in ImportJobRow.Outcome.values}
 
 
 # Reading the file
@@ -253,10 +250,14 @@ def plan_batch(
         try:
             number, values = _parse(row, assignments)
         except ValidationError as error:
-            results.append(RowResult(line, row.get("number", "").strip(), Outcome.ERROR, " ".join(error.messages)))
+            results.append(
+                RowResult(line, row.get("number", "").strip(), ImportJobRow.Outcome.ERROR, " ".join(error.messages))
+            )
             continue
         if number in seen:
-            results.append(RowResult(line, number, Outcome.ERROR, f"The number is also on line {seen[number]}."))
+            results.append(
+                RowResult(line, number, ImportJobRow.Outcome.ERROR, f"The number is also on line {seen[number]}.")
+            )
             continue
         seen[number] = line
         parsed.append((line, number, values))
@@ -275,7 +276,7 @@ def plan_batch(
         current = existing.get(number)
         ambiguous = _resolve_ambiguous(values, current)
         if ambiguous:
-            results[index] = RowResult(line, number, Outcome.ERROR, ambiguous)
+            results[index] = RowResult(line, number, ImportJobRow.Outcome.ERROR, ambiguous)
             continue
         if current is None:
             values = {
@@ -288,9 +289,9 @@ def plan_batch(
                 [values["provider"], values["status"]]
                 + [f"{name.replace('_', ' ')} {values[name].name}" for name in ASSIGNMENT_FIELDS if values[name]]
             )
-            results[index] = RowResult(line, number, Outcome.CREATE, described, values)
+            results[index] = RowResult(line, number, ImportJobRow.Outcome.CREATE, described, values)
         elif current.account_id != account.id:
-            results[index] = RowResult(line, number, Outcome.ERROR, DUPLICATE_NUMBER_MESSAGE)
+            results[index] = RowResult(line, number, ImportJobRow.Outcome.ERROR, DUPLICATE_NUMBER_MESSAGE)
         else:
             changes = {}
             for name, value in values.items():
@@ -302,9 +303,9 @@ def plan_batch(
                     f"{name}: {_shown(_current(current, name, assignments))} → {_shown(value)}"
                     for name, value in changes.items()
                 )
-                results[index] = RowResult(line, number, Outcome.UPDATE, described, changes, current)
+                results[index] = RowResult(line, number, ImportJobRow.Outcome.UPDATE, described, changes, current)
             else:
-                results[index] = RowResult(line, number, Outcome.UNCHANGED, existing=current)
+                results[index] = RowResult(line, number, ImportJobRow.Outcome.UNCHANGED, existing=current)
     return results
 
 
@@ -387,7 +388,7 @@ def _apply_batch(actor: Actor, account: Account, batch: list, seen: dict) -> lis
 def _write(actor: Actor, account: Account, results: list[RowResult], assignments: Assignments) -> None:
     now = timezone.now()
     log = EventLog(actor)
-    creates = [result for result in results if result.outcome == Outcome.CREATE]
+    creates = [result for result in results if result.outcome == ImportJobRow.Outcome.CREATE]
     insert_many(
         PhoneNumber,
         [
@@ -415,7 +416,7 @@ def _write(actor: Actor, account: Account, results: list[RowResult], assignments
 
     updates, changed_fields = [], set()
     for result in results:
-        if result.outcome != Outcome.UPDATE:
+        if result.outcome != ImportJobRow.Outcome.UPDATE:
             continue
         number = result.existing
         for name, value in result.values.items():

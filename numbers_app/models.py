@@ -312,14 +312,13 @@ def _event_value(value) -> str:
     return value["name"] if isinstance(value, dict) else str(value)
 
 
-class ImportPhase(models.TextChoices):
-    DRY_RUN = "dry_run", "Dry run"
-    IMPORT = "import", "Import"
-
-
 class ImportJob(models.Model):
     """A CSV file uploaded in the dashboard: its dry run, then (once confirmed) its import.
     Large files run in a background thread and the page follows their progress."""
+
+    class Phase(models.TextChoices):
+        DRY_RUN = "dry_run", "Dry run"
+        IMPORT = "import", "Import"
 
     class State(models.TextChoices):
         UPLOADED = "uploaded", "Uploaded"
@@ -336,7 +335,7 @@ class ImportJob(models.Model):
     content = models.TextField()
     state = models.CharField(max_length=9, choices=State.choices, default=State.UPLOADED)
     # The latest run's phase: the rows and totals shown are its.
-    phase = models.CharField(max_length=7, choices=ImportPhase.choices, default=ImportPhase.DRY_RUN)
+    phase = models.CharField(max_length=7, choices=Phase.choices, default=Phase.DRY_RUN)
     total_rows = models.PositiveIntegerField(default=0)
     processed_rows = models.PositiveIntegerField(default=0)
     # Rows per outcome (create, update, unchanged, error) of the latest run.
@@ -352,7 +351,7 @@ class ImportJob(models.Model):
                 condition=Q(state__in=["uploaded", "checking", "checked", "importing", "imported", "failed"]),
                 name="importjob_state_valid",
             ),
-            models.CheckConstraint(condition=Q(phase__in=ImportPhase.values), name="importjob_phase_valid"),
+            models.CheckConstraint(condition=Q(phase__in=["dry_run", "import"]), name="importjob_phase_valid"),
         ]
         indexes = [
             # The account's recent imports, and the purge of old ones.
@@ -371,31 +370,29 @@ class ImportJob(models.Model):
         return 100 if not self.total_rows else min(100, self.processed_rows * 100 // self.total_rows)
 
 
-class ImportOutcome(models.TextChoices):
-    CREATE = "create", "Create"
-    UPDATE = "update", "Update"
-    UNCHANGED = "unchanged", "Unchanged"
-    ERROR = "error", "Error"
-
-
 class ImportJobRow(models.Model):
     """What one row of an import job's file would do (dry run) or did (import)."""
 
-    Phase = ImportPhase
-    Outcome = ImportOutcome
+    class Outcome(models.TextChoices):
+        CREATE = "create", "Create"
+        UPDATE = "update", "Update"
+        UNCHANGED = "unchanged", "Unchanged"
+        ERROR = "error", "Error"
 
     job = models.ForeignKey(ImportJob, on_delete=models.CASCADE, related_name="rows", db_index=False)
-    phase = models.CharField(max_length=7, choices=ImportPhase.choices)
+    phase = models.CharField(max_length=7, choices=ImportJob.Phase.choices)
     line = models.PositiveIntegerField()
     number = models.CharField(max_length=64)
-    outcome = models.CharField(max_length=9, choices=ImportOutcome.choices)
+    outcome = models.CharField(max_length=9, choices=Outcome.choices)
     message = models.TextField(blank=True)
 
     class Meta:
         ordering = ["job", "phase", "line"]
         constraints = [
-            models.CheckConstraint(condition=Q(phase__in=ImportPhase.values), name="importjobrow_phase_valid"),
-            models.CheckConstraint(condition=Q(outcome__in=ImportOutcome.values), name="importjobrow_outcome_valid"),
+            models.CheckConstraint(condition=Q(phase__in=ImportJob.Phase.values), name="importjobrow_phase_valid"),
+            models.CheckConstraint(
+                condition=Q(outcome__in=["create", "update", "unchanged", "error"]), name="importjobrow_outcome_valid"
+            ),
         ]
         indexes = [
             # A page of a job's rows, all or of one outcome, in file order.

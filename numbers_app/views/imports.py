@@ -10,7 +10,7 @@ from kalem_site.web import account_required, get_for_account_or_404
 
 from ..forms import ImportUploadForm
 from ..import_jobs import import_job_create, import_job_stalled, import_job_start
-from ..imports import ImportFileError, Outcome
+from ..imports import ImportFileError
 from ..models import ImportJob, ImportJobRow
 
 IMPORT_ROWS_PER_PAGE = 100
@@ -29,7 +29,7 @@ def import_upload(request):
         except ImportFileError as error:
             form.add_error("file", str(error))
         else:
-            import_job_start(job=job, phase=ImportJobRow.Phase.DRY_RUN)
+            import_job_start(job=job, phase=ImportJob.Phase.DRY_RUN)
             return redirect("numbers:import-job", pk=job.pk)
     jobs = ImportJob.objects.filter(account_id=request.user.account_id).select_related("created_by").defer("content")
     jobs = jobs[:10]
@@ -41,10 +41,10 @@ def import_job(request, pk: int):
     """The job's dry run (or, once imported, its result): totals, then row by row, all rows or
     those of one outcome. While it runs, the page refreshes itself (no JavaScript needed)."""
     job = get_for_account_or_404(ImportJob.objects.only(*IMPORT_JOB_FIELDS), request, pk)
-    imported = job.phase == ImportJobRow.Phase.IMPORT
+    imported = job.phase == ImportJob.Phase.IMPORT
     outcome = request.GET.get("outcome", "")
     rows = ImportJobRow.objects.filter(job=job, phase=job.phase).order_by("line")
-    if outcome in Outcome.values:
+    if outcome in ImportJobRow.Outcome.values:
         rows = rows.filter(outcome=outcome)
     else:
         outcome = ""
@@ -58,7 +58,7 @@ def import_job(request, pk: int):
             "outcome": outcome,
             "imported": imported,
             "stalled": import_job_stalled(job),
-            "to_apply": job.totals.get(Outcome.CREATE, 0) + job.totals.get(Outcome.UPDATE, 0),
+            "to_apply": job.totals.get(ImportJobRow.Outcome.CREATE, 0) + job.totals.get(ImportJobRow.Outcome.UPDATE, 0),
         },
     )
 
@@ -84,7 +84,7 @@ IMPORT_JOB_FIELDS = (
 def import_job_apply(request, pk: int):
     job = get_for_account_or_404(ImportJob.objects.only(*IMPORT_JOB_FIELDS), request, pk)
     actor = Actor.for_user(request.user, Channel.IMPORT)
-    if not import_job_start(job=job, phase=ImportJobRow.Phase.IMPORT, actor=actor):
+    if not import_job_start(job=job, phase=ImportJob.Phase.IMPORT, actor=actor):
         messages.error(request, "Only a file whose dry run has finished can be imported, once.")
     return redirect("numbers:import-job", pk=job.pk)
 
@@ -94,6 +94,6 @@ def import_job_apply(request, pk: int):
 def import_job_recheck(request, pk: int):
     """Run the dry run again: after the data changed, or after a run was interrupted."""
     job = get_for_account_or_404(ImportJob.objects.only(*IMPORT_JOB_FIELDS), request, pk)
-    if not import_job_start(job=job, phase=ImportJobRow.Phase.DRY_RUN):
+    if not import_job_start(job=job, phase=ImportJob.Phase.DRY_RUN):
         messages.error(request, "This file cannot be checked again now.")
     return redirect("numbers:import-job", pk=job.pk)

@@ -5,8 +5,8 @@ import pytest
 from django.db.models import Sum
 
 from numbers_app import imports
-from numbers_app.imports import ImportFileError, Outcome, decode, dry_run, number_import, read_rows
-from numbers_app.models import NumberEvent, NumberTally, PhoneNumber
+from numbers_app.imports import ImportFileError, decode, dry_run, number_import, read_rows
+from numbers_app.models import ImportJobRow, NumberEvent, NumberTally, PhoneNumber
 from numbers_app.selectors import number_csv_rows
 from tests.audit import TEST_ACTOR
 
@@ -49,7 +49,7 @@ def edge(account, make_trunk):
 def test_a_new_number_would_be_created_with_what_its_row_gives(account, sales, chat, edge):
     results = check(account, HEADER + "+1 (415) 555-0100,twilio,Sales,Chat,Edge,inactive\n")
 
-    assert outcomes(results) == [(2, Outcome.CREATE)]
+    assert outcomes(results) == [(2, ImportJobRow.Outcome.CREATE)]
     assert results[0].number == "+14155550100"
     assert results[0].values == {
         "provider": "twilio",
@@ -74,7 +74,7 @@ def test_a_changed_number_would_be_updated_and_the_message_says_how(account, mak
 
     results = check(account, HEADER + "+14155550100,manual,,,Edge,inactive\n")
 
-    assert outcomes(results) == [(2, Outcome.UPDATE)]
+    assert outcomes(results) == [(2, ImportJobRow.Outcome.UPDATE)]
     assert results[0].values == {"status": "inactive", "voice_agent": None, "trunk": edge}
     assert results[0].message == "status: active → inactive; voice_agent: Sales → none; trunk: none → Edge"
 
@@ -84,7 +84,7 @@ def test_a_number_as_it_is_is_unchanged(account, make_number, sales):
 
     results = check(account, HEADER + "+14155550100,twilio,Sales,,,inactive\n")
 
-    assert outcomes(results) == [(2, Outcome.UNCHANGED)]
+    assert outcomes(results) == [(2, ImportJobRow.Outcome.UNCHANGED)]
 
 
 def test_columns_left_out_keep_their_values(account, make_number, sales):
@@ -92,7 +92,7 @@ def test_columns_left_out_keep_their_values(account, make_number, sales):
 
     results = check(account, "number,status\n+14155550100,active\n")
 
-    assert outcomes(results) == [(2, Outcome.UPDATE)]
+    assert outcomes(results) == [(2, ImportJobRow.Outcome.UPDATE)]
     assert results[0].values == {"status": "active"}
 
 
@@ -118,7 +118,7 @@ def test_agents_and_trunks_of_another_account_do_not_exist(account, other_accoun
 
     results = check(account, HEADER + f"+14155550100,,Foreign,,,\n+14155550101,,{foreign.id},,,\n")
 
-    assert outcomes(results) == [(2, Outcome.ERROR), (3, Outcome.ERROR)]
+    assert outcomes(results) == [(2, ImportJobRow.Outcome.ERROR), (3, ImportJobRow.Outcome.ERROR)]
     assert "Voice agent “Foreign” does not exist" in results[0].message
 
 
@@ -138,7 +138,7 @@ def test_agents_and_trunks_of_another_account_do_not_exist(account, other_accoun
 def test_a_bad_row_is_an_error_with_its_reason(account, row, message):
     results = check(account, HEADER + row + "\n")
 
-    assert outcomes(results) == [(2, Outcome.ERROR)]
+    assert outcomes(results) == [(2, ImportJobRow.Outcome.ERROR)]
     assert message in results[0].message
 
 
@@ -153,7 +153,7 @@ def test_every_problem_of_a_row_is_reported_at_once(account):
 def test_a_number_given_twice_is_an_error_on_the_later_line(account):
     results = check(account, HEADER + "+14155550100,,,,,\n+1 415 555 0100,,,,,inactive\n")
 
-    assert outcomes(results) == [(2, Outcome.CREATE), (3, Outcome.ERROR)]
+    assert outcomes(results) == [(2, ImportJobRow.Outcome.CREATE), (3, ImportJobRow.Outcome.ERROR)]
     assert results[1].message == "The number is also on line 2."
 
 
@@ -162,14 +162,14 @@ def test_a_number_of_another_account_is_an_error_that_does_not_say_whose(account
 
     results = check(account, HEADER + "+14155550100,,,,,\n")
 
-    assert outcomes(results) == [(2, Outcome.ERROR)]
+    assert outcomes(results) == [(2, ImportJobRow.Outcome.ERROR)]
     assert results[0].message == "This number is already registered."
 
 
 def test_blank_lines_are_skipped_and_lines_keep_their_numbers(account):
     results = check(account, HEADER + "\n+14155550100,,,,,\n,,,,,\n+14155550101,,,,,\n")
 
-    assert outcomes(results) == [(3, Outcome.CREATE), (5, Outcome.CREATE)]
+    assert outcomes(results) == [(3, ImportJobRow.Outcome.CREATE), (5, ImportJobRow.Outcome.CREATE)]
 
 
 def test_a_byte_order_mark_and_header_case_are_accepted(account):
@@ -177,7 +177,7 @@ def test_a_byte_order_mark_and_header_case_are_accepted(account):
 
     results = check(account, text)
 
-    assert outcomes(results) == [(2, Outcome.CREATE)]
+    assert outcomes(results) == [(2, ImportJobRow.Outcome.CREATE)]
     assert results[0].values["status"] == "inactive"
 
 
@@ -224,7 +224,7 @@ def test_the_dry_run_runs_a_fixed_number_of_queries_per_batch(account, sales, dj
 def test_it_creates_numbers_with_their_created_events(account, sales, edge):
     results = apply(account, HEADER + "+14155550100,twilio,Sales,,Edge,inactive\n")
 
-    assert outcomes(results) == [(2, Outcome.CREATE)]
+    assert outcomes(results) == [(2, ImportJobRow.Outcome.CREATE)]
     number = PhoneNumber.objects.get(number="+14155550100")
     assert (number.account, number.provider, number.status) == (account, "twilio", "inactive")
     assert (number.voice_agent, number.text_agent, number.trunk) == (sales, None, edge)
@@ -262,7 +262,7 @@ def test_unchanged_rows_and_rows_with_errors_write_nothing(account, make_number)
 
     results = apply(account, HEADER + "+14155550100,manual,,,,active\nbogus,,,,,\n")
 
-    assert outcomes(results) == [(2, Outcome.UNCHANGED), (3, Outcome.ERROR)]
+    assert outcomes(results) == [(2, ImportJobRow.Outcome.UNCHANGED), (3, ImportJobRow.Outcome.ERROR)]
     number.refresh_from_db()
     assert number.updated_at == before
     assert PhoneNumber.objects.count() == 1
@@ -275,7 +275,7 @@ def test_a_second_import_of_the_same_file_changes_nothing(account, sales):
 
     results = apply(account, text)
 
-    assert {result.outcome for result in results} == {Outcome.UNCHANGED}
+    assert {result.outcome for result in results} == {ImportJobRow.Outcome.UNCHANGED}
     assert PhoneNumber.objects.count() == 30
     assert NumberEvent.objects.count() == 30
 
@@ -329,7 +329,11 @@ def test_a_duplicate_across_batches_is_still_an_error(account, monkeypatch):
 
     results = apply(account, HEADER + "+14155550100,,,,,\n+14155550101,,,,,\n+14155550100,,,,,inactive\n")
 
-    assert outcomes(results) == [(2, Outcome.CREATE), (3, Outcome.CREATE), (4, Outcome.ERROR)]
+    assert outcomes(results) == [
+        (2, ImportJobRow.Outcome.CREATE),
+        (3, ImportJobRow.Outcome.CREATE),
+        (4, ImportJobRow.Outcome.ERROR),
+    ]
     assert PhoneNumber.objects.get(number="+14155550100").status == "active"
 
 
@@ -351,7 +355,7 @@ def test_an_exported_file_imports_back_as_all_unchanged(
 
     results = check(account, exported)
 
-    assert [result.outcome for result in results] == [Outcome.UNCHANGED] * 3
+    assert [result.outcome for result in results] == [ImportJobRow.Outcome.UNCHANGED] * 3
 
 
 def test_a_trunk_name_shared_by_two_trunks_keeps_the_numbers_current_one(account, make_number, make_trunk):
@@ -361,7 +365,7 @@ def test_a_trunk_name_shared_by_two_trunks_keeps_the_numbers_current_one(account
 
     results = check(account, HEADER + "+14155550100,,,,Edge,\n+14155550101,,,,Edge,\n")
 
-    assert outcomes(results) == [(2, Outcome.UNCHANGED), (3, Outcome.UNCHANGED)]
+    assert outcomes(results) == [(2, ImportJobRow.Outcome.UNCHANGED), (3, ImportJobRow.Outcome.UNCHANGED)]
 
 
 def test_a_trunk_name_shared_by_two_trunks_is_an_error_for_any_other_number(account, make_number, make_trunk):
@@ -370,7 +374,7 @@ def test_a_trunk_name_shared_by_two_trunks_is_an_error_for_any_other_number(acco
 
     results = check(account, HEADER + "+14155550100,,,,Edge,\n+14155550101,,,,Edge,\n")
 
-    assert outcomes(results) == [(2, Outcome.ERROR), (3, Outcome.ERROR)]
+    assert outcomes(results) == [(2, ImportJobRow.Outcome.ERROR), (3, ImportJobRow.Outcome.ERROR)]
     assert results[0].message == f"trunk: 2 are named “Edge” (ids {first.id}, {second.id}); give the id."
 
 
@@ -398,7 +402,7 @@ def test_a_batch_that_loses_a_race_for_a_new_number_is_planned_again(account, ot
     results = apply(account, HEADER + "+14155550100,,,,,\n+14155550101,,,,,\n")
 
     assert plans == [True, True]
-    assert outcomes(results) == [(2, Outcome.CREATE), (3, Outcome.CREATE)]
+    assert outcomes(results) == [(2, ImportJobRow.Outcome.CREATE), (3, ImportJobRow.Outcome.CREATE)]
     assert set(PhoneNumber.objects.values_list("number", "account")) == {
         ("+14155550100", account.id),
         ("+14155550101", account.id),
@@ -409,7 +413,7 @@ def test_a_batch_that_loses_a_race_for_a_new_number_is_planned_again(account, ot
 def test_a_quoted_value_over_several_lines_reports_the_line_its_record_starts_on(account):
     results = check(account, HEADER + '+14155550100,,"Sales\nWest",,,\n+14155550101,,,,,\n')
 
-    assert outcomes(results) == [(2, Outcome.ERROR), (4, Outcome.CREATE)]
+    assert outcomes(results) == [(2, ImportJobRow.Outcome.ERROR), (4, ImportJobRow.Outcome.CREATE)]
 
 
 def test_a_long_cell_is_quoted_shortened_in_the_message(account):

@@ -5,7 +5,8 @@ from django.core.management.base import BaseCommand, CommandError
 
 from kalem_site.accounts.models import Account
 from kalem_site.actors import Actor, Channel
-from numbers_app.imports import ImportFileError, Outcome, Totals, decode, dry_run, number_import, read_rows
+from numbers_app.imports import ImportFileError, Totals, decode, dry_run, number_import, read_rows
+from numbers_app.models import ImportJobRow
 
 
 class ProgressBar:
@@ -85,7 +86,7 @@ class Command(BaseCommand):
             if bar:
                 bar.update(totals.rows)
             for result in results:
-                if result.outcome != Outcome.UNCHANGED or verbosity > 1:
+                if result.outcome != ImportJobRow.Outcome.UNCHANGED or verbosity > 1:
                     self.stdout.write(
                         f"line {result.line}: {result.number or '-'}: {result.outcome} {result.message}".rstrip()
                     )
