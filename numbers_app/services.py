@@ -1,6 +1,8 @@
 """Writes to numbers and SIP trunks. Shared by the API, the dashboard, the admin and the
 commands, so that every way in keeps the same rules."""
 
+from typing import NamedTuple
+
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.db.models import Q
@@ -23,6 +25,7 @@ from .audit import (
 )
 from .models import NumberEvent, PhoneNumber, SipTrunk
 from .phone import parse_e164
+from .selectors import number_bulk_targets
 
 DUPLICATE_NUMBER_MESSAGE = "This number is already registered."
 
@@ -253,3 +256,47 @@ def number_bulk_delete(*, actor: Actor, account: Account, ids: list[int]) -> int
     PhoneNumber.objects.filter(pk__in=[row["id"] for row in rows]).delete()
     log.save()
     return len(rows)
+
+
+# What a bulk action can do to the numbers it is given.
+BULK_ACTIONS = ("activate", "deactivate", "assign", "delete")
+
+
+class BulkOutcome(NamedTuple):
+    # One result per item given, in order, as number_bulk_targets() describes them.
+    results: list[dict]
+    # How many numbers the action actually changed.
+    changed: int
+
+
+@transaction.atomic
+def number_bulk_apply(
+    *,
+    actor: Actor,
+    account: Account,
+    action: str,
+    ids: list[int] | None = None,
+    numbers: list[str] | None = None,
+    assignments: dict | None = None,
+) -> BulkOutcome:
+    """One of BULK_ACTIONS on many numbers of the account, given by `ids` or by `numbers`
+    (any common formatting): the items are resolved and the found ones changed in one
+    transaction. `assign` takes `assignments`, {field of ASSIGNMENT_FIELDS: agent, trunk or
+    None to unassign}; the other actions take none."""
+    if action not in BULK_ACTIONS:
+        raise ValueError(f"number_bulk_apply() action must be one of {BULK_ACTIONS}, got {action!r}")
+    if (ids is None) == (numbers is None):
+        raise TypeError("number_bulk_apply() needs either ids or numbers")
+    assignments = assignments or {}
+    if (action == "assign") != bool(assignments) or set(assignments) - set(ASSIGNMENT_FIELDS):
+        raise TypeError(f"number_bulk_apply() got assignments {sorted(assignments)} for {action}")
+    results = number_bulk_targets(account=account, numbers=numbers, ids=ids)
+    found = list({item["id"] for item in results if item["result"] == "ok"})
+    if action == "delete":
+        changed = number_bulk_delete(actor=actor, account=account, ids=found)
+    elif action == "assign":
+        changed = number_bulk_update(actor=actor, account=account, ids=found, **assignments)
+    else:
+        status = PhoneNumber.Status.ACTIVE if action == "activate" else PhoneNumber.Status.INACTIVE
+        changed = number_bulk_update(actor=actor, account=account, ids=found, status=status)
+    return BulkOutcome(results, changed)

@@ -13,9 +13,10 @@ from kalem_site.api.fields import (
     format_timestamp,
 )
 
-from ..models import NumberEvent, PhoneNumber, SipTrunk
+from ..models import ASSIGNMENTS, NumberEvent, PhoneNumber, SipTrunk
 from ..phone import E164_MESSAGE, E164_REGEX, normalize_number, parse_e164
 from ..selectors import number_routing
+from ..services import BULK_ACTIONS
 
 # The Number object, once: each key of the contract in its order, and the lookup its value
 # comes from. The list reads exactly these columns with `.values(*NUMBER_COLUMNS)` (no model
@@ -157,7 +158,7 @@ BULK_LIMIT = 1000
 class NumberBulkSerializer(serializers.Serializer):
     """`POST /api/v1/numbers/bulk`: one action on up to 1,000 numbers, given by number or by id."""
 
-    action = serializers.ChoiceField(choices=["activate", "deactivate", "assign", "delete"])
+    action = serializers.ChoiceField(choices=BULK_ACTIONS)
     numbers = serializers.ListField(
         child=StrictCharField(trim_whitespace=False, max_length=32),
         required=False,
@@ -174,7 +175,7 @@ class NumberBulkSerializer(serializers.Serializer):
     def validate(self, attrs: dict) -> dict:
         if ("numbers" in attrs) == ("ids" in attrs):
             raise serializers.ValidationError({"numbers": ["Send either numbers or ids, not both."]})
-        assignments = [field for field in ("voice_agent", "text_agent", "trunk") if field in attrs]
+        assignments = [field for field in ASSIGNMENTS if field in attrs]
         if attrs["action"] == "assign" and not assignments:
             raise serializers.ValidationError(
                 {"action": ["assign needs voice_agent_id, text_agent_id or trunk_id (null unassigns)."]}

@@ -1,4 +1,3 @@
-from django.db import transaction
 from django.shortcuts import get_object_or_404
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
@@ -11,7 +10,7 @@ from kalem_site.api.views import AccountScopedGenericViewSet, AccountScopedViewS
 
 from .. import services
 from ..models import NumberEvent, PhoneNumber, SipTrunk
-from ..selectors import csv_response, number_bulk_targets, number_total
+from ..selectors import csv_response, number_total
 from .filters import EventFilter, NumberFilter, TrunkFilter
 from .serializers import (
     EVENT_COLUMNS,
@@ -133,17 +132,14 @@ class NumberViewSet(AccountScopedViewSet):
         bulk = NumberBulkSerializer(data=request.data, context=self.get_serializer_context())
         bulk.is_valid(raise_exception=True)
         data, action = bulk.validated_data, bulk.validated_data["action"]
-        with transaction.atomic():  # the items are resolved and changed in one transaction
-            results = number_bulk_targets(account=self.account, numbers=data.get("numbers"), ids=data.get("ids"))
-            ids = list({item["id"] for item in results if item["result"] == "ok"})
-            if action == "delete":
-                changed = services.number_bulk_delete(actor=self.actor, account=self.account, ids=ids)
-            elif action == "assign":
-                assignments = {field: data[field] for field in services.ASSIGNMENT_FIELDS if field in data}
-                changed = services.number_bulk_update(actor=self.actor, account=self.account, ids=ids, **assignments)
-            else:
-                status = PhoneNumber.Status.ACTIVE if action == "activate" else PhoneNumber.Status.INACTIVE
-                changed = services.number_bulk_update(actor=self.actor, account=self.account, ids=ids, status=status)
+        results, changed = services.number_bulk_apply(
+            actor=self.actor,
+            account=self.account,
+            action=action,
+            ids=data.get("ids"),
+            numbers=data.get("numbers"),
+            assignments={field: data[field] for field in services.ASSIGNMENT_FIELDS if field in data},
+        )
         return Response({"action": action, "results": results, "changed": changed})
 
     @extend_schema(

@@ -169,34 +169,29 @@ def number_bulk(request):
                 messages.error(request, error)
         return redirect(back)
     ids, action = form.cleaned_data["ids"], form.cleaned_data["action"]
+    if action == "delete" and request.POST.get("confirm") != "yes":
+        numbers = PhoneNumber.objects.for_account(account).filter(pk__in=ids).order_by("id")
+        return render(request, "numbers_app/number_bulk_confirm_delete.html", {"numbers": numbers, "next": back})
+    # The form's "assign_trunk" is the service's "assign" with {"trunk": the chosen trunk}.
+    field = action.removeprefix("assign_") if action.startswith("assign_") else None
+    target = form.cleaned_data[field] if field else None
     try:
-        if action in ("activate", "deactivate"):
-            status = PhoneNumber.Status.ACTIVE if action == "activate" else PhoneNumber.Status.INACTIVE
-            flash_count(
-                request,
-                services.number_bulk_update(actor=dashboard_actor(request), account=account, ids=ids, status=status),
-                f"{action}d",
-            )
-        elif action.startswith("assign_"):
-            field = action.removeprefix("assign_")
-            target = form.cleaned_data[field]
-            changed = services.number_bulk_update(
-                actor=dashboard_actor(request), account=account, ids=ids, **{field: target}
-            )
-            label = ASSIGNMENTS[field].kind_label
-            flash_count(
-                request, changed, f"assigned to {label} {target.name}" if target else f"unassigned from their {label}"
-            )
-        elif request.POST.get("confirm") == "yes":
-            flash_count(
-                request,
-                services.number_bulk_delete(actor=dashboard_actor(request), account=account, ids=ids),
-                "deleted",
-            )
-        else:
-            numbers = PhoneNumber.objects.for_account(account).filter(pk__in=ids).order_by("id")
-            return render(request, "numbers_app/number_bulk_confirm_delete.html", {"numbers": numbers, "next": back})
+        _, changed = services.number_bulk_apply(
+            actor=dashboard_actor(request),
+            account=account,
+            action="assign" if field else action,
+            ids=ids,
+            assignments={field: target} if field else None,
+        )
     except ValidationError as error:
         for message in error.messages:
             messages.error(request, message)
+        return redirect(back)
+    if field:
+        label = ASSIGNMENTS[field].kind_label
+        flash_count(
+            request, changed, f"assigned to {label} {target.name}" if target else f"unassigned from their {label}"
+        )
+    else:
+        flash_count(request, changed, f"{action}d")  # activated, deactivated, deleted
     return redirect(back)
