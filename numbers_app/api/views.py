@@ -110,6 +110,7 @@ class NumberViewSet(AccountScopedViewSet):
             "(agents and trunks by name, empty when unassigned), ordered by id."
         ),
         responses={(200, "text/csv"): OpenApiTypes.STR},
+        filters=True,  # the list's filters, which this action takes too (extra_query_params)
     )
     @action(detail=False, methods=["get"], url_path="export.csv", url_name="export-csv")
     def export_csv(self, request):
@@ -174,7 +175,8 @@ class NumberViewSet(AccountScopedViewSet):
         ),
         responses=EventSerializer(many=True),
     )
-    @action(detail=True, methods=["get"])
+    # No filterset_class: the timeline takes only page and per_page, not the list's filters.
+    @action(detail=True, methods=["get"], filterset_class=None)
     def events(self, request, pk=None):
         number_id = id_in_range(pk)
         if number_id is None:
