@@ -7,8 +7,15 @@ from django.core.paginator import Paginator
 from django.http import Http404
 from django.shortcuts import redirect, render
 from django.template.defaultfilters import pluralize
+from django.urls import reverse
 
-from kalem_site.web import account_required, apply_service_errors, dashboard_actor, get_for_account_or_404
+from kalem_site.web import (
+    account_required,
+    apply_service_errors,
+    confirm_delete,
+    dashboard_actor,
+    get_for_account_or_404,
+)
 
 from . import services
 from .api.filters import AgentFilter
@@ -69,4 +76,11 @@ def agent_delete(request, model: type[Agent], pk: int):
             request, f"{model.kind_title} {agent.name} deleted; {unassigned} number{pluralize(unassigned)} unassigned."
         )
         return redirect(f"{_context(model)['namespace']}:list")
-    return render(request, "agents_app/agent_confirm_delete.html", _context(model, agent=agent))
+    count = agent.numbers_count
+    return confirm_delete(
+        request,
+        title=f"Delete {agent.name}",
+        question=f"Delete {model.kind_label} {agent.name}?",
+        consequence=f"{count} number{pluralize(count)} will be unassigned from it. The numbers stay.",
+        cancel_url=reverse(f"{_context(model)['namespace']}:list"),
+    )

@@ -8,7 +8,8 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import Model, QuerySet
 from django.forms import Form
-from django.http import Http404, HttpRequest
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import render
 from django.utils.http import url_has_allowed_host_and_scheme
 
 from kalem_site.actors import Actor, Channel
@@ -67,3 +68,34 @@ def apply_service_errors(form: Form, error: ValidationError) -> None:
 def flash_count(request: HttpRequest, count: int, what: str) -> None:
     noun = "number" if count == 1 else "numbers"
     messages.success(request, f"{count} {noun} {what}.")
+
+
+def confirm_delete(
+    request: HttpRequest,
+    *,
+    title: str,
+    question: str,
+    cancel_url: str,
+    consequence: str = "",
+    items: list[str] | None = None,
+    hidden: list[tuple[str, object]] | None = None,
+    action: str = "",
+    confirm: str = "Yes, delete it",
+) -> HttpResponse:
+    """The page that asks before deleting (a number, a trunk, an agent, a selection of
+    numbers): the question, what follows from it, the items if several, and a form that posts
+    `hidden` to `action` (this page when empty)."""
+    return render(
+        request,
+        "confirm_delete.html",
+        {
+            "title": title,
+            "question": question,
+            "consequence": consequence,
+            "items": items or [],
+            "hidden": hidden or [],
+            "action": action,
+            "confirm": confirm,
+            "cancel_url": cancel_url,
+        },
+    )

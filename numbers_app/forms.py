@@ -13,6 +13,13 @@ from .models import ASSIGNMENTS, PhoneNumber, SipTrunk
 PER_PAGE_CHOICES = (15, 50, 100)
 
 
+class PerPageForm(forms.Form):
+    """The list's rows per page, for its select; any other value the URL gives is clamped by
+    the view, not an error."""
+
+    per_page = forms.TypedChoiceField(choices=[(n, n) for n in PER_PAGE_CHOICES], coerce=int)
+
+
 class AccountChoiceField(forms.ModelChoiceField):
     """An optional choice among the account's agents or trunks; empty means unassigned."""
 
@@ -45,6 +52,10 @@ class AssignmentForm(forms.Form):
         for name, model in ASSIGNMENTS.items():
             self.fields[name] = field = AccountChoiceField(model, label=model.kind_title)
             field.queryset = model.objects.for_account(account).order_by("name")
+
+    def assignment_fields(self) -> list:
+        """The bound voice agent, text agent and trunk fields, for a template to loop over."""
+        return [self[name] for name in ASSIGNMENTS]
 
 
 class NumberCreateForm(AssignmentForm):

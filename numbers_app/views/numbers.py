@@ -5,12 +5,14 @@ from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.http import Http404
 from django.shortcuts import redirect, render
+from django.template.defaultfilters import pluralize
 from django.urls import reverse
 from django.views.decorators.http import require_POST
 
 from kalem_site.web import (
     account_required,
     apply_service_errors,
+    confirm_delete,
     dashboard_actor,
     flash_count,
     get_for_account_or_404,
@@ -19,7 +21,7 @@ from kalem_site.web import (
 
 from .. import services
 from ..api.filters import NumberFilter
-from ..forms import PER_PAGE_CHOICES, BulkActionForm, NumberCreateForm, NumberUpdateForm
+from ..forms import BulkActionForm, NumberCreateForm, NumberUpdateForm, PerPageForm
 from ..models import ASSIGNMENTS, NumberEvent, PhoneNumber
 from ..selectors import FACET_COLUMNS, csv_response, number_facet_counts, number_routing, number_total
 from .listing import CountedPaginator, facet, requested_per_page
@@ -56,8 +58,7 @@ def number_list(request):
             "page": page,
             "filterset": filterset,
             "facets": facets,
-            "per_page": per_page,
-            "per_page_choices": PER_PAGE_CHOICES,
+            "per_page_form": PerPageForm(initial={"per_page": per_page}),
             "bulk_form": bulk_form,
             "is_filtered": any(params.get(param) for param in (*FACET_COLUMNS, "search")),
         },
@@ -131,7 +132,14 @@ def number_delete(request, pk: int):
             raise Http404 from None
         messages.success(request, f"Number {number.number} deleted.")
         return redirect(safe_next_url(request, reverse("numbers:list")))
-    return render(request, "numbers_app/number_confirm_delete.html", {"number": number})
+    return confirm_delete(
+        request,
+        title=f"Delete {number.number}",
+        question=f"Delete {number.number}?",
+        consequence="The number is removed from this account. Its agents and trunk stay.",
+        hidden=[("next", request.GET.get("next", ""))],
+        cancel_url=reverse("numbers:detail", args=[number.pk]),
+    )
 
 
 def _set_status(request, pk: int, *, active: bool):
@@ -170,8 +178,23 @@ def number_bulk(request):
         return redirect(back)
     ids, action = form.cleaned_data["ids"], form.cleaned_data["action"]
     if action == "delete" and request.POST.get("confirm") != "yes":
-        numbers = PhoneNumber.objects.for_account(account).filter(pk__in=ids).order_by("id")
-        return render(request, "numbers_app/number_bulk_confirm_delete.html", {"numbers": numbers, "next": back})
+        numbers = list(PhoneNumber.objects.for_account(account).filter(pk__in=ids).order_by("id"))
+        count = len(numbers)
+        return confirm_delete(
+            request,
+            title="Delete numbers",
+            question=f"Delete {count} number{pluralize(count)}?",
+            items=[number.number for number in numbers],
+            hidden=[
+                *(("ids", number.pk) for number in numbers),
+                ("action", "delete"),
+                ("confirm", "yes"),
+                ("next", back),
+            ],
+            action=reverse("numbers:bulk"),
+            confirm=f"Yes, delete {count}",
+            cancel_url=back,
+        )
     # The form's "assign_trunk" is the service's "assign" with {"trunk": the chosen trunk}.
     field = action.removeprefix("assign_") if action.startswith("assign_") else None
     target = form.cleaned_data[field] if field else None

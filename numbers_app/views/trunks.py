@@ -6,8 +6,15 @@ from django.core.paginator import Paginator
 from django.http import Http404
 from django.shortcuts import redirect, render
 from django.template.defaultfilters import pluralize
+from django.urls import reverse
 
-from kalem_site.web import account_required, apply_service_errors, dashboard_actor, get_for_account_or_404
+from kalem_site.web import (
+    account_required,
+    apply_service_errors,
+    confirm_delete,
+    dashboard_actor,
+    get_for_account_or_404,
+)
 
 from .. import services
 from ..api.filters import TrunkFilter
@@ -58,4 +65,11 @@ def trunk_delete(request, pk: int):
             request, f"SIP trunk {trunk.name} deleted; {unassigned} number{pluralize(unassigned)} unassigned."
         )
         return redirect("trunks:list")
-    return render(request, "numbers_app/trunk_confirm_delete.html", {"trunk": trunk})
+    count = trunk.numbers_count
+    return confirm_delete(
+        request,
+        title=f"Delete {trunk.name}",
+        question=f"Delete SIP trunk {trunk.name}?",
+        consequence=f"{count} number{pluralize(count)} will be unassigned from it. The numbers stay.",
+        cancel_url=reverse("trunks:list"),
+    )

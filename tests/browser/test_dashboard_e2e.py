@@ -306,7 +306,7 @@ def test_bulk_assign_a_trunk_to_selected_rows(page: Page, seeded, screenshot):
         row(page, number).get_by_role("checkbox").check()
 
     page.locator("#bulk-action").select_option(label="Set SIP trunk")
-    page.get_by_label("Trunk", exact=True).select_option(label="Backup carrier")
+    page.get_by_label("SIP trunk", exact=True).select_option(label="Backup carrier")
     page.get_by_role("button", name="Apply").click()
 
     expect(page).to_have_url(re.compile(r"/numbers/$"))
@@ -327,7 +327,7 @@ def test_bulk_assign_a_trunk_to_selected_rows(page: Page, seeded, screenshot):
 
     # Applying without selecting anything says so and changes nothing.
     page.locator("#bulk-action").select_option(label="Set SIP trunk")
-    page.get_by_label("Trunk", exact=True).select_option(label="— none —")
+    page.get_by_label("SIP trunk", exact=True).select_option(label="— none —")
     page.get_by_role("button", name="Apply").click()
     assert messages(page) == ["Select one or more numbers first."]
     assert numbers_where(trunk=backup) == set(picked) | already_on_backup

@@ -205,9 +205,9 @@ def test_an_invalid_filter_is_shown_and_ignored_and_the_valid_ones_still_apply(c
 
     assert response.status_code == 200
     errors = form_errors(response)
-    assert errors.startswith("These filters were ignored:")
-    assert "number: Enter a phone number in E.164 format" in errors
-    assert "since:" in errors and "action:" in errors
+    assert errors.startswith("Some filters were ignored:")
+    assert "number : Enter a phone number in E.164 format" in errors  # <code>number</code>: …
+    assert "since :" in errors and "action :" in errors
     assert "channel" not in errors
     assert rows(response) == [SECOND_CREATED]
 
@@ -218,7 +218,7 @@ def test_an_invalid_number_id_is_shown_and_everything_listed(client, owner, acti
     response = client.get(URL, {"number_id": "0"})
 
     assert response.status_code == 200
-    assert "number_id: Enter a positive integer id." in form_errors(response)
+    assert "number_id : Enter a positive integer id." in form_errors(response)
     assert rows(response) == [SECOND_DEACTIVATED, SECOND_CREATED, FIRST_CREATED]
 
 
