@@ -50,7 +50,7 @@ class PhoneNumberAdmin(admin.ModelAdmin):
         return [*self.readonly_fields, "number", "account"] if obj else self.readonly_fields
 
     def save_model(self, request, obj, form, change):
-        fields = {name: form.cleaned_data[name] for name in ("provider", "voice_agent", "text_agent", "trunk")}
+        fields = {name: form.cleaned_data[name] for name in ("provider", *services.ASSIGNMENT_FIELDS)}
         if change:
             # The form has already copied its values onto obj; the service compares against
             # the stored row to know what changed.

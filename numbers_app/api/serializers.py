@@ -217,13 +217,11 @@ _EVENT_VALUE_SCHEMA = {
         _ASSIGNMENT_VALUE_SCHEMA,
         {
             "type": "object",
-            "required": ["status", "provider", "voice_agent", "text_agent", "trunk"],
+            "required": ["status", "provider", *ASSIGNMENTS],
             "properties": {
                 "status": {"type": "string", "enum": PhoneNumber.Status.values},
                 "provider": {"type": "string", "enum": PhoneNumber.Provider.values},
-                "voice_agent": _ASSIGNMENT_VALUE_SCHEMA,
-                "text_agent": _ASSIGNMENT_VALUE_SCHEMA,
-                "trunk": _ASSIGNMENT_VALUE_SCHEMA,
+                **dict.fromkeys(ASSIGNMENTS, _ASSIGNMENT_VALUE_SCHEMA),
             },
             "additionalProperties": False,
         },
