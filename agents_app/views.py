@@ -11,7 +11,7 @@ from django.template.defaultfilters import pluralize
 from kalem_site.web import account_required, apply_service_errors, dashboard_actor, get_for_account_or_404
 
 from . import services
-from .api.filters import AgentFilter
+from .filters import AgentFilter
 from .forms import AgentForm
 from .models import Agent, VoiceAgent
 

@@ -7,7 +7,7 @@ from django.template.defaultfilters import filesizeformat
 
 from agents_app.models import TextAgent, VoiceAgent
 from kalem_site.accounts.models import Account
-from kalem_site.api.fields import id_in_range
+from kalem_site.ids import id_in_range
 
 from .models import PhoneNumber, SipTrunk
 

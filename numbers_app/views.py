@@ -14,7 +14,8 @@ from agents_app.models import TextAgent, VoiceAgent
 from kalem_site.accounts.crypto import CredentialsUnavailable
 from kalem_site.accounts.models import TwilioCredentials
 from kalem_site.actors import Actor, Channel
-from kalem_site.api.pagination import DEFAULT_PER_PAGE, MAX_PER_PAGE
+from kalem_site.downloads import csv_download
+from kalem_site.paging import per_page_or_default
 from kalem_site.web import (
     account_required,
     apply_service_errors,
@@ -25,7 +26,7 @@ from kalem_site.web import (
 )
 
 from . import services, twilio
-from .api.filters import UNASSIGNED, EventFilter, NumberFilter, TrunkFilter
+from .filters import UNASSIGNED, EventFilter, NumberFilter, TrunkFilter
 from .forms import (
     PER_PAGE_CHOICES,
     BulkActionForm,
@@ -38,7 +39,8 @@ from .forms import (
 from .import_jobs import import_job_create, import_job_stalled, import_job_start
 from .imports import ImportFileError, Outcome
 from .models import ImportJob, ImportJobRow, NumberEvent, PhoneNumber, SipTrunk
-from .selectors import FACET_COLUMNS, csv_response, number_facet_counts, number_routing, number_total
+from .selectors import number_csv_rows, number_routing
+from .tally import FACET_COLUMNS, number_facet_counts, number_total
 
 
 class CountedPaginator(Paginator):
@@ -54,10 +56,7 @@ class CountedPaginator(Paginator):
 
 
 def _per_page(request) -> int:
-    value = request.GET.get("per_page", "")
-    if value.isascii() and value.isdigit() and 0 < len(value) < 4 and int(value) > 0:
-        return min(int(value), MAX_PER_PAGE)
-    return DEFAULT_PER_PAGE
+    return per_page_or_default(request.GET.get("per_page"))
 
 
 def _query_with(params, param: str, value: str | None) -> str:
@@ -95,7 +94,7 @@ def number_list(request):
     per_page = _per_page(request)
     page = CountedPaginator(filterset.qs, per_page, count=total).get_page(request.GET.get("page"))
 
-    counts = number_facet_counts(account=account, params=request.GET)
+    counts = number_facet_counts(account=account, params=request.GET.dict())
     voice_agents = list(VoiceAgent.objects.for_account(account).order_by("name"))
     text_agents = list(TextAgent.objects.for_account(account).order_by("name"))
     trunks = list(SipTrunk.objects.for_account(account).order_by("name"))
@@ -147,7 +146,7 @@ def number_export(request):
     as the page ignores them)."""
     filterset = NumberFilter(request.GET, queryset=PhoneNumber.objects.for_account(request.user.account))
     filterset.valid_values()
-    return csv_response(filterset.qs)
+    return csv_download(number_csv_rows(filterset.qs), "numbers.csv")
 
 
 @account_required
