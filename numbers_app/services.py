@@ -28,6 +28,9 @@ DUPLICATE_NUMBER_MESSAGE = "This number is already registered."
 
 NUMBER_UPDATABLE_FIELDS = ("provider", "status", *ASSIGNMENT_FIELDS)
 
+# What a number can be assigned to.
+Assignee = VoiceAgent | TextAgent | SipTrunk
+
 
 def _check_choices(values: dict) -> None:
     errors = {}
@@ -145,6 +148,43 @@ def number_delete(*, actor: Actor, number: PhoneNumber) -> None:
     log.save()
 
 
+def _assigned_field(assignee: Assignee) -> str:
+    """The PhoneNumber field that points to this kind of agent or trunk: voice_agent,
+    text_agent or trunk."""
+    return assignee.numbers.field.name
+
+
+@transaction.atomic
+def numbers_record_rename(*, actor: Actor, assignee: Assignee, old_name: str) -> None:
+    """Record a rename of an agent or trunk (`assignee`, carrying its new name) on the
+    timeline of every number assigned to it. Called by the rename, in its transaction,
+    before the new name is saved; the numbers stay locked until it commits."""
+    lock_and_record_for_numbers(
+        actor=actor,
+        related=assignee,
+        action=NumberEvent.Action.RENAMED,
+        field=_assigned_field(assignee),
+        before={"id": assignee.pk, "name": old_name},
+        after=assignment_value(assignee),
+    )
+
+
+@transaction.atomic
+def numbers_unassign(*, actor: Actor, assignee: Assignee) -> int:
+    """Unassign every number from an agent or trunk that is about to be deleted, each with
+    its event. Returns how many numbers were unassigned."""
+    field = _assigned_field(assignee)
+    lock_and_record_for_numbers(
+        actor=actor,
+        related=assignee,
+        action=NumberEvent.Action.UNASSIGNED,
+        field=field,
+        before=assignment_value(assignee),
+        after=None,
+    )
+    return assignee.numbers.update(**{field: None, "updated_at": timezone.now()})
+
+
 TRUNK_FIELDS = ("name", "direction", "auth_type", "host", "port", "username", "password", "outbound_server")
 
 
@@ -176,14 +216,7 @@ def trunk_update(*, actor: Actor, trunk: SipTrunk, **changes) -> SipTrunk:
         setattr(trunk, field, value)
     _validate_trunk(trunk)
     if "name" in changes and trunk.name != before["name"]:
-        lock_and_record_for_numbers(
-            actor=actor,
-            related=trunk,
-            action=NumberEvent.Action.RENAMED,
-            field="trunk",
-            before={"id": trunk.pk, "name": before["name"]},
-            after=assignment_value(trunk),
-        )
+        numbers_record_rename(actor=actor, assignee=trunk, old_name=before["name"])
     save_changed_fields(trunk, [field for field in changes if getattr(trunk, field) != before[field]])
     return trunk
 
@@ -191,15 +224,7 @@ def trunk_update(*, actor: Actor, trunk: SipTrunk, **changes) -> SipTrunk:
 @transaction.atomic
 def trunk_delete(*, actor: Actor, trunk: SipTrunk) -> int:
     """Delete the trunk; its numbers stay, unassigned. Returns how many were unassigned."""
-    lock_and_record_for_numbers(
-        actor=actor,
-        related=trunk,
-        action=NumberEvent.Action.UNASSIGNED,
-        field="trunk",
-        before=assignment_value(trunk),
-        after=None,
-    )
-    unassigned = trunk.numbers.update(trunk=None, updated_at=timezone.now())
+    unassigned = numbers_unassign(actor=actor, assignee=trunk)
     trunk.delete()
     return unassigned
 
