@@ -2,13 +2,11 @@
 
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
-from django.utils import timezone
 
 from kalem_site.accounts.models import Account
 from kalem_site.actors import Actor
 from kalem_site.db import save_changed_fields
-from numbers_app.audit import assignment_value, lock_and_record_for_numbers
-from numbers_app.models import NumberEvent
+from numbers_app.services import numbers_record_rename, numbers_unassign
 
 from .models import Agent
 
@@ -47,11 +45,6 @@ def agent_create(*, model: type[Agent], account: Account, name: str, description
     return agent
 
 
-def _numbers_field(agent: Agent) -> str:
-    """The PhoneNumber field that points to this kind of agent: voice_agent or text_agent."""
-    return agent.numbers.field.name
-
-
 @transaction.atomic
 def agent_update(*, actor: Actor, agent: Agent, **changes) -> Agent:
     """Change `name` and/or `description`; fields not given keep their value."""
@@ -63,14 +56,7 @@ def agent_update(*, actor: Actor, agent: Agent, **changes) -> Agent:
         setattr(agent, field, value)
     _validate_agent(agent)
     if "name" in changes and agent.name != before["name"]:
-        lock_and_record_for_numbers(
-            actor=actor,
-            related=agent,
-            action=NumberEvent.Action.RENAMED,
-            field=_numbers_field(agent),
-            before={"id": agent.pk, "name": before["name"]},
-            after=assignment_value(agent),
-        )
+        numbers_record_rename(actor=actor, assignee=agent, old_name=before["name"])
     _save_unique(agent, changed=[field for field in changes if getattr(agent, field) != before[field]])
     return agent
 
@@ -78,15 +64,6 @@ def agent_update(*, actor: Actor, agent: Agent, **changes) -> Agent:
 @transaction.atomic
 def agent_delete(*, actor: Actor, agent: Agent) -> int:
     """Delete the agent; its numbers stay, unassigned. Returns how many were unassigned."""
-    field = _numbers_field(agent)
-    lock_and_record_for_numbers(
-        actor=actor,
-        related=agent,
-        action=NumberEvent.Action.UNASSIGNED,
-        field=field,
-        before=assignment_value(agent),
-        after=None,
-    )
-    unassigned = agent.numbers.update(**{field: None, "updated_at": timezone.now()})
+    unassigned = numbers_unassign(actor=actor, assignee=agent)
     agent.delete()
     return unassigned

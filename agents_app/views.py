@@ -18,7 +18,7 @@ from kalem_site.web import (
 )
 
 from . import services
-from .api.filters import AgentFilter
+from .filters import AgentFilter
 from .forms import AgentForm
 from .models import Agent, VoiceAgent
 

@@ -13,7 +13,7 @@ from django.shortcuts import render
 from django.utils.http import url_has_allowed_host_and_scheme
 
 from kalem_site.actors import Actor, Channel
-from kalem_site.api.fields import id_in_range
+from kalem_site.ids import id_in_range
 
 
 def account_required(view: Callable) -> Callable:

@@ -6,7 +6,7 @@ from django.conf import settings
 from django.template.defaultfilters import filesizeformat
 
 from kalem_site.accounts.models import Account
-from kalem_site.api.fields import id_in_range
+from kalem_site.ids import id_in_range
 
 from .models import ASSIGNMENTS, PhoneNumber, SipTrunk
 

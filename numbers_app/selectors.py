@@ -1,78 +1,17 @@
-"""Reads of numbers that span models, for the API and the dashboard."""
+"""Reads of numbers that span models, for the API and the dashboard: plain values in, rows
+out (the faces build the responses). The list's totals and facet counts are in tally.py."""
 
 import csv
 import io
+from collections.abc import Iterator
 
 from django.core.exceptions import ValidationError
-from django.db.models import Count, Sum
-from django.http import QueryDict, StreamingHttpResponse
 
 from kalem_site.accounts.models import Account
-from kalem_site.api.fields import id_in_range
+from kalem_site.ids import id_in_range
 
-from .api.filters import UNASSIGNED, NumberFilter
-from .models import NumberTally, PhoneNumber
+from .models import PhoneNumber
 from .phone import normalize_number
-
-# Filter parameter → the column it filters on.
-FACET_COLUMNS = {
-    "status": "status",
-    "provider": "provider",
-    "voice_agent_id": "voice_agent_id",
-    "text_agent_id": "text_agent_id",
-    "trunk_id": "trunk_id",
-}
-
-
-def number_facet_counts(*, account: Account, params: QueryDict) -> dict[str, dict]:
-    """For each filter, how many numbers each of its values would match, given all the
-    other filters in `params` (so a count is what clicking that choice shows); unassigned is
-    the value None. One grouped query per filter, whatever the number of rows: over the
-    tally when there is no search, over the numbers otherwise. Invalid values are ignored,
-    as the list ignores them."""
-    valid = NumberFilter(params, queryset=PhoneNumber.objects.none()).valid_values()
-    counts = {}
-    for param, column in FACET_COLUMNS.items():
-        others = {name: value for name, value in valid.items() if name != param}
-        tally = number_tally_for(account=account, filters=others)
-        if tally is not None:
-            grouped = tally.order_by().values(column).annotate(n=Sum("count"))
-            counts[param] = {_unassigned_as_none(column, row[column]): row["n"] for row in grouped}
-        else:
-            query = params.copy()
-            query.pop(param, None)
-            numbers = NumberFilter(query, queryset=PhoneNumber.objects.for_account(account)).qs
-            grouped = numbers.order_by().values(column).annotate(n=Count("id"))
-            counts[param] = {row[column]: row["n"] for row in grouped}
-    return counts
-
-
-def _unassigned_as_none(column: str, value):
-    # The tally stores "unassigned" as 0 (see NumberTally).
-    return None if column.endswith("_id") and value == 0 else value
-
-
-def number_tally_for(*, account: Account, filters: dict):
-    """The tally rows of the account that match the list's filters (cleaned NumberFilter
-    data), or None when a filter (a search) cannot be answered from the tally."""
-    if filters.get("search"):
-        return None
-    tally = NumberTally.objects.filter(account=account, count__gt=0)
-    for param, column in FACET_COLUMNS.items():
-        value = filters.get(param)
-        if value in (None, ""):
-            continue
-        tally = tally.filter(**{column: 0 if value == UNASSIGNED else value})
-    return tally
-
-
-def number_total(*, account: Account, filters: dict, numbers) -> int:
-    """How many numbers the filtered list has: from the tally (a sum over a few rows) when it
-    can answer, else COUNT(*) of `numbers`."""
-    tally = number_tally_for(account=account, filters=filters)
-    if tally is None:
-        return numbers.count()
-    return tally.aggregate(total=Sum("count"))["total"] or 0
 
 
 def number_routing(number: PhoneNumber) -> tuple[bool, list[str]]:
@@ -126,7 +65,7 @@ def number_bulk_targets(
 CSV_COLUMNS = ("number", "provider", "voice_agent", "text_agent", "trunk", "status")
 
 
-def number_csv_rows(numbers):
+def number_csv_rows(numbers) -> Iterator[str]:
     """The CSV lines (header first) of a queryset of numbers, read in chunks so that a
     million rows never sit in memory at once."""
     buffer = io.StringIO()
@@ -142,10 +81,3 @@ def number_csv_rows(numbers):
     columns = ("number", "provider", "voice_agent__name", "text_agent__name", "trunk__name", "status")
     for row in numbers.order_by("id").values_list(*columns).iterator(chunk_size=2000):
         yield line(["" if value is None else value for value in row])
-
-
-def csv_response(numbers) -> StreamingHttpResponse:
-    """The numbers as a streamed CSV download (the API's export and the dashboard's)."""
-    response = StreamingHttpResponse(number_csv_rows(numbers), content_type="text/csv; charset=utf-8")
-    response["Content-Disposition"] = 'attachment; filename="numbers.csv"'
-    return response

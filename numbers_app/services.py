@@ -11,10 +11,11 @@ from django.utils import timezone
 from agents_app.models import TextAgent, VoiceAgent
 from kalem_site.accounts.models import Account
 from kalem_site.actors import Actor
-from kalem_site.db import save_changed_fields
+from kalem_site.db import insert_many, save_changed_fields
 
 from .audit import (
     ASSIGNMENT_FIELDS,
+    STATE_FIELDS,
     STATE_VALUES,
     EventLog,
     assignment_value,
@@ -31,13 +32,19 @@ DUPLICATE_NUMBER_MESSAGE = "This number is already registered."
 
 NUMBER_UPDATABLE_FIELDS = ("provider", "status", *ASSIGNMENT_FIELDS)
 
+# What a number can be assigned to.
+Assignee = VoiceAgent | TextAgent | SipTrunk
+
+
+# The values a number's provider and status may take (as the database's constraints say).
+NUMBER_CHOICES = {"provider": tuple(PhoneNumber.Provider.values), "status": tuple(PhoneNumber.Status.values)}
+
 
 def _check_choices(values: dict) -> None:
     errors = {}
-    if "provider" in values and values["provider"] not in PhoneNumber.Provider.values:
-        errors["provider"] = "Choose manual or twilio."
-    if "status" in values and values["status"] not in PhoneNumber.Status.values:
-        errors["status"] = "Choose active or inactive."
+    for field, choices in NUMBER_CHOICES.items():
+        if field in values and values[field] not in choices:
+            errors[field] = f"Choose {' or '.join(choices)}."
     if errors:
         raise ValidationError(errors)
 
@@ -54,6 +61,27 @@ def check_same_account(account_id: int, assignments: dict) -> None:
         raise ValidationError(errors)
 
 
+def _clean_new_number(account: Account, values: dict) -> dict:
+    """A new number's values, checked as every way of creating one checks them: the number
+    in E.164 (a possible number), the choices, agents and trunks of the account."""
+    try:
+        number = parse_e164(values["number"])
+    except ValidationError as error:
+        raise ValidationError({"number": error.messages}) from None
+    _check_choices(values)
+    check_same_account(account.id, values)
+    return {**values, "number": number}
+
+
+def _check_changes(function: str, account_id: int, changes: dict) -> None:
+    """The rules every change of a number's fields keeps (number_update and the batches)."""
+    unknown = set(changes) - set(NUMBER_UPDATABLE_FIELDS)
+    if unknown:
+        raise TypeError(f"{function}() got unexpected fields: {sorted(unknown)}")
+    _check_choices(changes)
+    check_same_account(account_id, changes)
+
+
 @transaction.atomic
 def number_create(
     *,
@@ -66,14 +94,9 @@ def number_create(
     text_agent: TextAgent | None = None,
     trunk: SipTrunk | None = None,
 ) -> PhoneNumber:
-    try:
-        number = parse_e164(number)
-    except ValidationError as error:
-        raise ValidationError({"number": error.messages}) from None
-    _check_choices({"provider": provider, "status": status})
     assignments = {"voice_agent": voice_agent, "text_agent": text_agent, "trunk": trunk}
-    check_same_account(account.id, assignments)
-    phone_number = PhoneNumber(account=account, number=number, provider=provider, status=status, **assignments)
+    values = _clean_new_number(account, {"number": number, "provider": provider, "status": status, **assignments})
+    phone_number = PhoneNumber(account=account, **values)
     try:
         # A savepoint, so that losing a race to the unique constraint leaves the outer
         # transaction usable.
@@ -111,11 +134,7 @@ def _comparable(value):
 def number_update(*, actor: Actor, number: PhoneNumber, **changes) -> PhoneNumber:
     """Change any of provider, status, voice_agent, text_agent, trunk (None unassigns).
     Fields not given keep their value; giving the current value changes nothing."""
-    unknown = set(changes) - set(NUMBER_UPDATABLE_FIELDS)
-    if unknown:
-        raise TypeError(f"number_update() got unexpected fields: {sorted(unknown)}")
-    _check_choices(changes)
-    check_same_account(number.account_id, changes)
+    _check_changes("number_update", number.account_id, changes)
     # Compared with the row as it is now, not the caller's copy, which may be stale: the
     # events then say exactly what this change replaced.
     number = _locked(number)
@@ -146,6 +165,158 @@ def number_delete(*, actor: Actor, number: PhoneNumber) -> None:
     log.add(number, NumberEvent.Action.DELETED, before=number_state(number))
     number.delete()
     log.save()
+
+
+@transaction.atomic
+def numbers_create_many(*, actor: Actor, account: Account, numbers: list[dict]) -> dict[str, int]:
+    """Create many numbers of the account at once (the CSV import): each a dict of `number`
+    and any of provider, status, voice_agent, text_agent, trunk, checked as number_create
+    checks them and recorded as it records them, written with one COPY or a few multi-row
+    INSERTs. Returns {E.164: id}.
+
+    A number that is already registered raises IntegrityError: the caller, which knows
+    which numbers it found, plans again (number_create's savepoint per row would cost the
+    batch its speed)."""
+    now = timezone.now()
+    rows = [
+        {
+            "provider": PhoneNumber.Provider.MANUAL,
+            "status": PhoneNumber.Status.ACTIVE,
+            **{field: None for field in ASSIGNMENT_FIELDS},
+            **_clean_new_number(account, values),
+        }
+        for values in numbers
+    ]
+    insert_many(
+        PhoneNumber,
+        [
+            {
+                "account_id": account.id,
+                "number": row["number"],
+                "provider": row["provider"],
+                "status": row["status"],
+                **{f"{field}_id": getattr(row[field], "pk", None) for field in ASSIGNMENT_FIELDS},
+                "created_at": now,
+                "updated_at": now,
+            }
+            for row in rows
+        ],
+    )
+    # The new rows' ids, for their events: one query, as COPY returns none.
+    ids = dict(
+        PhoneNumber.objects.filter(account=account, number__in=[row["number"] for row in rows]).values_list(
+            "number", "id"
+        )
+    )
+    log = EventLog(actor)
+    for row in rows:
+        created = {"account_id": account.id, "id": ids[row["number"]], "number": row["number"]}
+        state = {field: recorded_value(field, row[field]) for field in STATE_FIELDS}
+        log.add(created, NumberEvent.Action.CREATED, after=state)
+    log.save()
+    return ids
+
+
+@transaction.atomic
+def numbers_update_many(*, actor: Actor, account: Account, changes: dict[int, dict]) -> int:
+    """Change many numbers of the account at once, each its own way (the CSV import):
+    `changes` maps a number's id to fields as number_update takes them, checked and recorded
+    as it checks and records them. Returns how many numbers actually changed.
+
+    The rows are locked and compared with their values now, as number_update does; a
+    number that is not the account's (or no longer exists) raises PhoneNumber.DoesNotExist."""
+    for fields in changes.values():
+        _check_changes("numbers_update_many", account.id, fields)
+    ids = sorted(changes)
+    rows = list(
+        PhoneNumber.objects.for_account(account)
+        .filter(pk__in=ids)
+        .select_for_update(of=("self",))
+        .order_by("id")
+        .values("id", "account_id", "number", "status", "provider", *(f"{field}_id" for field in ASSIGNMENT_FIELDS))
+    )
+    if len(rows) != len(ids):
+        missing = sorted(set(ids) - {row["id"] for row in rows})
+        raise PhoneNumber.DoesNotExist(f"Numbers {missing} are not the account's.")
+    # The names of what the numbers are assigned to now, read apart from the locking query
+    # (in one, PostgreSQL could return joined values older than the locked rows).
+    names = _assignee_names(rows)
+    now = timezone.now()
+    log = EventLog(actor)
+    updated, written = [], set()
+    for row in rows:
+        number = PhoneNumber(
+            id=row["id"],
+            status=row["status"],
+            provider=row["provider"],
+            **{f"{field}_id": row[f"{field}_id"] for field in ASSIGNMENT_FIELDS},
+        )
+        changed = False
+        for field, value in changes[row["id"]].items():
+            current = row[f"{field}_id"] if field in ASSIGNMENT_FIELDS else row[field]
+            if current == _comparable(value):
+                continue
+            before = current if field not in ASSIGNMENT_FIELDS else names[field].get(current)
+            log.add_change(row, field, before, recorded_value(field, value))
+            setattr(number, field, value)
+            written.add(field)
+            changed = True
+        if changed:
+            number.updated_at = now
+            updated.append(number)
+    if updated:
+        PhoneNumber.objects.bulk_update(updated, [*sorted(written), "updated_at"])
+    log.save()
+    return len(updated)
+
+
+def _assignee_names(rows: list[dict]) -> dict[str, dict]:
+    """For each assignment field, {id: {"id", "name"}} (as recorded) of what `rows` are
+    assigned to; a query per field that has any."""
+    names = {}
+    for field in ASSIGNMENT_FIELDS:
+        model = PhoneNumber._meta.get_field(field).related_model
+        ids = {row[f"{field}_id"] for row in rows} - {None}
+        found = model.objects.filter(pk__in=ids).values_list("pk", "name") if ids else []
+        names[field] = {pk: {"id": pk, "name": name} for pk, name in found}
+    return names
+
+
+def _assigned_field(assignee: Assignee) -> str:
+    """The PhoneNumber field that points to this kind of agent or trunk: voice_agent,
+    text_agent or trunk."""
+    return assignee.numbers.field.name
+
+
+@transaction.atomic
+def numbers_record_rename(*, actor: Actor, assignee: Assignee, old_name: str) -> None:
+    """Record a rename of an agent or trunk (`assignee`, carrying its new name) on the
+    timeline of every number assigned to it. Called by the rename, in its transaction,
+    before the new name is saved; the numbers stay locked until it commits."""
+    lock_and_record_for_numbers(
+        actor=actor,
+        related=assignee,
+        action=NumberEvent.Action.RENAMED,
+        field=_assigned_field(assignee),
+        before={"id": assignee.pk, "name": old_name},
+        after=assignment_value(assignee),
+    )
+
+
+@transaction.atomic
+def numbers_unassign(*, actor: Actor, assignee: Assignee) -> int:
+    """Unassign every number from an agent or trunk that is about to be deleted, each with
+    its event. Returns how many numbers were unassigned."""
+    field = _assigned_field(assignee)
+    lock_and_record_for_numbers(
+        actor=actor,
+        related=assignee,
+        action=NumberEvent.Action.UNASSIGNED,
+        field=field,
+        before=assignment_value(assignee),
+        after=None,
+    )
+    return assignee.numbers.update(**{field: None, "updated_at": timezone.now()})
 
 
 TRUNK_FIELDS = ("name", "direction", "auth_type", "host", "port", "username", "password", "outbound_server")
@@ -179,14 +350,7 @@ def trunk_update(*, actor: Actor, trunk: SipTrunk, **changes) -> SipTrunk:
         setattr(trunk, field, value)
     _validate_trunk(trunk)
     if "name" in changes and trunk.name != before["name"]:
-        lock_and_record_for_numbers(
-            actor=actor,
-            related=trunk,
-            action=NumberEvent.Action.RENAMED,
-            field="trunk",
-            before={"id": trunk.pk, "name": before["name"]},
-            after=assignment_value(trunk),
-        )
+        numbers_record_rename(actor=actor, assignee=trunk, old_name=before["name"])
     save_changed_fields(trunk, [field for field in changes if getattr(trunk, field) != before[field]])
     return trunk
 
@@ -194,15 +358,7 @@ def trunk_update(*, actor: Actor, trunk: SipTrunk, **changes) -> SipTrunk:
 @transaction.atomic
 def trunk_delete(*, actor: Actor, trunk: SipTrunk) -> int:
     """Delete the trunk; its numbers stay, unassigned. Returns how many were unassigned."""
-    lock_and_record_for_numbers(
-        actor=actor,
-        related=trunk,
-        action=NumberEvent.Action.UNASSIGNED,
-        field="trunk",
-        before=assignment_value(trunk),
-        after=None,
-    )
-    unassigned = trunk.numbers.update(trunk=None, updated_at=timezone.now())
+    unassigned = numbers_unassign(actor=actor, assignee=trunk)
     trunk.delete()
     return unassigned
 

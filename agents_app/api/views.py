@@ -1,8 +1,8 @@
 from kalem_site.api.views import AccountScopedViewSet
 
 from .. import services
+from ..filters import AgentFilter
 from ..models import Agent, TextAgent, VoiceAgent
-from .filters import AgentFilter
 from .serializers import AgentSerializer
 
 

@@ -8,7 +8,7 @@ from rest_framework import pagination
 from rest_framework.exceptions import ValidationError
 from rest_framework.response import Response
 
-DEFAULT_PER_PAGE = 15
+from kalem_site.paging import DEFAULT_PER_PAGE, MAX_PER_PAGE, positive_int
 
 
 def _slice(queryset, offset: int, size: int, values) -> list:
@@ -22,22 +22,12 @@ def _slice(queryset, offset: int, size: int, values) -> list:
     return list(rows.values(*values) if values else rows)
 
 
-MAX_PER_PAGE = 100
-# Longer than any page number we could ever serve; parsed as "very large" rather than
-# handed to int(), which refuses strings of thousands of digits.
-_MAX_DIGITS = 18
-
-
-def positive_int(value: str | None, *, name: str, default: int) -> int:
-    """The parameter's value; absent means the default, and anything but a positive integer
-    (an empty value included) is a 422 naming the parameter."""
-    if value is None:
-        return default
-    # Leading zeros first, so that "000…0002" is 2 however many zeros it has.
-    digits = value.lstrip("0") if value.isascii() and value.isdigit() else ""
-    if not digits:
-        raise ValidationError({name: [f"The {name} must be a positive integer."]})
-    return int(digits) if len(digits) <= _MAX_DIGITS else 10**_MAX_DIGITS
+def _page_param(request, name: str, default: int) -> int:
+    """The parameter's value; anything but a positive integer is a 422 naming it."""
+    try:
+        return positive_int(request.query_params.get(name), default=default)
+    except ValueError:
+        raise ValidationError({name: [f"The {name} must be a positive integer."]}) from None
 
 
 class PageNumberPagination(pagination.BasePagination):
@@ -48,11 +38,11 @@ class PageNumberPagination(pagination.BasePagination):
         self.request = request
         errors = {}
         try:
-            self.page = positive_int(request.query_params.get("page"), name="page", default=1)
+            self.page = _page_param(request, "page", default=1)
         except ValidationError as error:
             errors.update(error.detail)
         try:
-            per_page = positive_int(request.query_params.get("per_page"), name="per_page", default=DEFAULT_PER_PAGE)
+            per_page = _page_param(request, "per_page", default=DEFAULT_PER_PAGE)
         except ValidationError as error:
             errors.update(error.detail)
         if errors:

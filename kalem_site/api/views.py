@@ -7,9 +7,9 @@ from rest_framework.exceptions import NotFound, ParseError, ValidationError
 
 from kalem_site.accounts.models import Account
 from kalem_site.actors import Actor
+from kalem_site.ids import id_in_range
 
 from .errors import error_response, server_error_parts
-from .fields import id_in_range
 
 
 class AccountScopedGenericViewSet(viewsets.GenericViewSet):

@@ -5,13 +5,15 @@ from rest_framework.decorators import action
 from rest_framework.exceptions import NotFound, ValidationError
 from rest_framework.response import Response
 
-from kalem_site.api.fields import id_in_range
 from kalem_site.api.views import AccountScopedGenericViewSet, AccountScopedViewSet
+from kalem_site.downloads import csv_download
+from kalem_site.ids import id_in_range
 
 from .. import services
+from ..filters import EventFilter, NumberFilter, TrunkFilter
 from ..models import NumberEvent, PhoneNumber, SipTrunk
-from ..selectors import csv_response, number_total
-from .filters import EventFilter, NumberFilter, TrunkFilter
+from ..selectors import number_csv_rows
+from ..tally import number_total
 from .serializers import (
     EVENT_COLUMNS,
     NUMBER_COLUMNS,
@@ -115,7 +117,7 @@ class NumberViewSet(AccountScopedViewSet):
     @action(detail=False, methods=["get"], url_path="export.csv", url_name="export-csv")
     def export_csv(self, request):
         numbers, _ = self._filtered(request)
-        return csv_response(numbers)
+        return csv_download(number_csv_rows(numbers), "numbers.csv")
 
     @extend_schema(
         summary="Act on many numbers at once",

@@ -5,7 +5,7 @@ from django.shortcuts import render
 
 from kalem_site.web import account_required
 
-from ..api.filters import EventFilter
+from ..filters import EventFilter
 from ..models import NumberEvent, PhoneNumber
 from .listing import requested_per_page
 

@@ -2,9 +2,9 @@
 
 from django.core.paginator import Paginator
 
-from kalem_site.api.pagination import DEFAULT_PER_PAGE, MAX_PER_PAGE
+from kalem_site.paging import per_page_or_default
 
-from ..api.filters import UNASSIGNED
+from ..filters import UNASSIGNED
 
 
 class CountedPaginator(Paginator):
@@ -20,10 +20,7 @@ class CountedPaginator(Paginator):
 
 
 def requested_per_page(request) -> int:
-    value = request.GET.get("per_page", "")
-    if value.isascii() and value.isdigit() and 0 < len(value) < 4 and int(value) > 0:
-        return min(int(value), MAX_PER_PAGE)
-    return DEFAULT_PER_PAGE
+    return per_page_or_default(request.GET.get("per_page"))
 
 
 def _query_with(params, param: str, value: str | None) -> str:

@@ -9,6 +9,7 @@ from django.template.defaultfilters import pluralize
 from django.urls import reverse
 from django.views.decorators.http import require_POST
 
+from kalem_site.downloads import csv_download
 from kalem_site.web import (
     account_required,
     apply_service_errors,
@@ -20,10 +21,11 @@ from kalem_site.web import (
 )
 
 from .. import services
-from ..api.filters import NumberFilter
+from ..filters import NumberFilter
 from ..forms import BulkActionForm, NumberCreateForm, NumberUpdateForm, PerPageForm
 from ..models import ASSIGNMENTS, NumberEvent, PhoneNumber
-from ..selectors import FACET_COLUMNS, csv_response, number_facet_counts, number_routing, number_total
+from ..selectors import number_csv_rows, number_routing
+from ..tally import FACET_COLUMNS, number_facet_counts, number_total
 from .listing import CountedPaginator, facet, requested_per_page
 
 # How many of its latest events a number's page shows; the Activity page has the rest.
@@ -40,7 +42,7 @@ def number_list(request):
     per_page = requested_per_page(request)
     page = CountedPaginator(filterset.qs, per_page, count=total).get_page(request.GET.get("page"))
 
-    counts = number_facet_counts(account=account, params=request.GET)
+    counts = number_facet_counts(account=account, params=request.GET.dict())
     # The account's agents and trunks, read once for both the sidebar and the bulk form.
     assignees = {name: list(model.objects.for_account(account).order_by("name")) for name, model in ASSIGNMENTS.items()}
     params = request.GET
@@ -71,7 +73,7 @@ def number_export(request):
     as the page ignores them)."""
     filterset = NumberFilter(request.GET, queryset=PhoneNumber.objects.for_account(request.user.account))
     filterset.valid_values()
-    return csv_response(filterset.qs)
+    return csv_download(number_csv_rows(filterset.qs), "numbers.csv")
 
 
 @account_required

@@ -17,7 +17,7 @@ from kalem_site.web import (
 )
 
 from .. import services
-from ..api.filters import TrunkFilter
+from ..filters import TrunkFilter
 from ..forms import TrunkForm
 from ..models import SipTrunk
 from .listing import requested_per_page

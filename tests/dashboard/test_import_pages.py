@@ -11,6 +11,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
 
 from numbers_app import import_jobs, imports
+from numbers_app.audit import EventLog
 from numbers_app.models import ImportJob, ImportJobRow, NumberEvent, PhoneNumber
 from tests.audit import events_of
 
@@ -543,7 +544,7 @@ def test_an_import_that_fails_part_way_shows_what_it_imported(owner_client, acco
     monkeypatch.setattr(imports, "BATCH_SIZE", 2)
     upload(owner_client, numbers_csv(5))
     job = ImportJob.objects.get()
-    original, calls = imports.EventLog.save, []
+    original, calls = EventLog.save, []
 
     def fail_on_the_second_batch(log):
         calls.append(1)
@@ -551,7 +552,7 @@ def test_an_import_that_fails_part_way_shows_what_it_imported(owner_client, acco
             raise RuntimeError("the database went away")
         original(log)
 
-    monkeypatch.setattr(imports.EventLog, "save", fail_on_the_second_batch)
+    monkeypatch.setattr(EventLog, "save", fail_on_the_second_batch)
 
     owner_client.post(job_url(job, "apply"))
     response = owner_client.get(job_url(job))

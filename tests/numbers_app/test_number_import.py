@@ -5,6 +5,7 @@ import pytest
 from django.db.models import Sum
 
 from numbers_app import imports
+from numbers_app.audit import EventLog
 from numbers_app.imports import ImportFileError, decode, dry_run, number_import, read_rows
 from numbers_app.models import ImportJobRow, NumberEvent, NumberTally, PhoneNumber
 from numbers_app.selectors import number_csv_rows
@@ -296,7 +297,7 @@ def test_batches_are_written_one_transaction_each(account, monkeypatch):
     monkeypatch.setattr(imports, "BATCH_SIZE", 10)
     text = HEADER + "".join(f"+1415555{i:04d},,,,,\n" for i in range(25))
     calls = {"count": 0}
-    original = imports.EventLog.save
+    original = EventLog.save
 
     def save_failing_on_the_second_batch(log):
         calls["count"] += 1
@@ -304,7 +305,7 @@ def test_batches_are_written_one_transaction_each(account, monkeypatch):
             raise RuntimeError("the database went away")
         original(log)
 
-    monkeypatch.setattr(imports.EventLog, "save", save_failing_on_the_second_batch)
+    monkeypatch.setattr(EventLog, "save", save_failing_on_the_second_batch)
 
     with pytest.raises(RuntimeError):
         apply(account, text)

@@ -10,10 +10,10 @@ from django.db.models.functions import Substr
 from drf_spectacular.utils import extend_schema_field
 
 from kalem_site.actors import Channel
-from kalem_site.api.fields import id_in_range
+from kalem_site.ids import id_in_range
 
-from ..models import NumberEvent, PhoneNumber, SipTrunk
-from ..phone import SEARCH_REGEX, normalize_number, search_digits
+from .models import NumberEvent, PhoneNumber, SipTrunk
+from .phone import SEARCH_REGEX, normalize_number, search_digits
 
 # A number's digits: all of it but the leading `+`.
 NUMBER_DIGITS = Substr("number", 2)
