@@ -13,13 +13,12 @@ from django.test import Client
 from numbers_app import import_jobs, imports
 from numbers_app.models import ImportJob, ImportJobRow, NumberEvent, PhoneNumber
 from tests.audit import events_of
-
-from .pages import assert_login_redirect, flashes, html
+from tests.contract import E164_MESSAGE
+from tests.helpers import assert_login_redirect, field_errors, flashes, html
 
 URL = "/numbers/import/"
 HEADER = "number,provider,voice_agent,text_agent,trunk,status\n"
 COLUMNS = "number,provider,voice_agent,text_agent,trunk,status"
-E164_MESSAGE = "Enter a phone number in E.164 format, e.g. +15551234567."
 MIXED = (
     HEADER + "+1 (415) 555-0100,twilio,Sales,,Edge,\n"
     "+15550000001,,,,,inactive\n"
@@ -61,17 +60,6 @@ def table_rows(response) -> list[tuple[str, str, str, str]]:
 def totals(response) -> list[tuple[str, str]]:
     """The totals links, as (count, label)."""
     return re.findall(r"<strong>(\d+)</strong> ([^<]+?)</a>", html(response))
-
-
-def field_errors(response) -> list[str]:
-    match = re.search(r'<ul class="errorlist" id="id_file_errors">(.*?)</ul>', html(response), re.S)
-    return [html_lib.unescape(error) for error in re.findall(r"<li>(.*?)</li>", match.group(1))] if match else []
-
-
-@pytest.fixture
-def owner_client(client, owner):
-    client.force_login(owner)
-    return client
 
 
 @pytest.fixture
@@ -322,7 +310,7 @@ def test_an_invalid_file_is_refused_on_the_upload_page(owner_client, account, na
     response = upload(owner_client, content, name)
 
     assert response.status_code == 200
-    assert field_errors(response) == [error]
+    assert field_errors(response, "file") == [error]
     assert not ImportJob.objects.exists()
     assert not PhoneNumber.objects.exists()
 
@@ -334,7 +322,7 @@ def test_a_file_over_the_size_limit_is_refused(owner_client, account, settings):
     response = upload(owner_client, content)
 
     assert response.status_code == 200
-    assert field_errors(response) == ["The file is larger than 2.0\xa0MB."]
+    assert field_errors(response, "file") == ["The file is larger than 2.0\xa0MB."]
     assert not ImportJob.objects.exists()
     assert not PhoneNumber.objects.exists()
 
@@ -345,7 +333,7 @@ def test_the_size_limit_message_states_a_limit_under_a_megabyte(owner_client, ac
     response = upload(owner_client, numbers_csv(10))
 
     assert response.status_code == 200
-    [error] = field_errors(response)
+    [error] = field_errors(response, "file")
     assert error.startswith("The file is larger than ")
     assert "0 MB" not in error
     assert not ImportJob.objects.exists()

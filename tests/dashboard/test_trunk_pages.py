@@ -8,8 +8,7 @@ import pytest
 from django.test import Client
 
 from numbers_app.models import SipTrunk
-
-from .pages import assert_login_redirect, flashes, html
+from tests.helpers import assert_login_redirect, field_errors, flashes, html
 
 PASSWORD = "Tr0ub4dor&3-never-shown"
 
@@ -38,11 +37,6 @@ def form_data(trunk: SipTrunk, **changes) -> dict:
         "outbound_server": trunk.outbound_server,
     }
     return {**data, **changes}
-
-
-def field_errors(response, field: str) -> list[str]:
-    match = re.search(rf'<ul class="errorlist" id="id_{field}_errors">(.*?)</ul>', html(response), re.S)
-    return re.findall(r"<li>(.*?)</li>", match.group(1)) if match else []
 
 
 def rows(response) -> list[str]:

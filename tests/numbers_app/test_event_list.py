@@ -12,9 +12,8 @@ from kalem_site.actors import Actor
 from numbers_app import services
 from numbers_app.models import NumberEvent, PhoneNumber
 from tests.audit import OWNER_TOKEN, TEST_ACTOR, events_of
-from tests.contract import EVENT_KEYS
-
-from .contract import NUMBERS_URL, assert_error, assert_validation_error, number_url
+from tests.contract import EVENT_KEYS, NUMBERS_URL, number_url
+from tests.helpers import assert_error, assert_validation_error
 
 URL = "/api/v1/events"
 

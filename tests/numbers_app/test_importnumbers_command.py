@@ -14,9 +14,9 @@ from django.core.management import CommandError, call_command
 from numbers_app import imports
 from numbers_app.models import NumberEvent, PhoneNumber
 from tests.audit import events_of
+from tests.contract import E164_MESSAGE
 
 HEADER = "number,provider,voice_agent,text_agent,trunk,status\n"
-E164_MESSAGE = "Enter a phone number in E.164 format, e.g. +15551234567."
 NOT_INTERACTIVE = "Dry run only. Run again with --apply to import."
 
 

@@ -11,9 +11,8 @@ from django.test.utils import CaptureQueriesContext
 from numbers_app import services
 from numbers_app.models import NumberEvent, PhoneNumber
 from tests.audit import OWNER_TOKEN, TEST_ACTOR, events_of
-from tests.contract import EVENT_KEYS, TIMESTAMP, iso
-
-from .contract import NUMBERS_URL, assert_error, assert_validation_error, number_url
+from tests.contract import EVENT_KEYS, NUMBERS_URL, TIMESTAMP, iso, number_url
+from tests.helpers import assert_error, assert_validation_error
 
 PLAIN_STATE = {"status": "active", "provider": "manual", "voice_agent": None, "text_agent": None, "trunk": None}
 
@@ -86,7 +85,7 @@ def test_the_timeline_is_a_page_of_event_objects_with_their_keys_in_order(api):
             "occurred_at": iso(event.occurred_at),
         }
     ]
-    assert TIMESTAMP.match(body["data"][0]["occurred_at"])
+    assert TIMESTAMP.fullmatch(body["data"][0]["occurred_at"])
     assert body["meta"]["total"] == 1
     assert (body["meta"]["current_page"], body["meta"]["last_page"], body["meta"]["per_page"]) == (1, 1, 15)
     assert body["links"]["next"] is None and body["links"]["prev"] is None
