@@ -111,3 +111,14 @@ def make_number():
         return baker.make(PhoneNumber, account=account, number=number or next_e164(), **fields)
 
     return make
+
+
+@pytest.fixture
+def mixed_import(account, make_number, make_voice_agent, make_trunk):
+    """What tests.helpers.MIXED_CSV imports against: Sales and Edge, a number on Edge
+    (+15550000001) and an untouched one (+15550000002)."""
+    sales = make_voice_agent(account, "Sales")
+    edge = make_trunk(account, "Edge")
+    on_edge = make_number(account, "+15550000001", trunk=edge)
+    plain = make_number(account, "+15550000002")
+    return sales, edge, on_edge, plain

@@ -5,10 +5,16 @@ timeline's helpers are in tests/audit.py; fixtures are in the root conftest.py."
 import html as html_lib
 import itertools
 import re
+from contextlib import contextmanager
 from urllib.parse import quote
 
 from django.contrib.messages import get_messages
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from rest_framework.test import APIClient
+
+from numbers_app.models import NumberEvent, PhoneNumber
+from tests.audit import events_of
 
 _serial = itertools.count(1)
 
@@ -59,6 +65,74 @@ def assert_validation_error(response, *fields: str) -> dict:
     return error["fields"]
 
 
+_TRANSACTION_CONTROL = ("SAVEPOINT", "RELEASE SAVEPOINT", "ROLLBACK TO SAVEPOINT")
+
+
+@contextmanager
+def queries():
+    """The statements run inside the block, as production runs them: `.statements` leaves out
+    the test transaction's savepoints (autocommit in production sends BEGIN/COMMIT on the
+    connection, not as queries)."""
+    with CaptureQueriesContext(connection) as context:
+        yield context
+    context.statements = [q["sql"] for q in context.captured_queries if not q["sql"].startswith(_TRANSACTION_CONTROL)]
+
+
+# --- the CSV import --------------------------------------------------------------------------
+
+IMPORT_HEADER = "number,provider,voice_agent,text_agent,trunk,status\n"
+
+# Against the `mixed_import` fixture: one create, one update, one unchanged, one error.
+MIXED_CSV = (
+    IMPORT_HEADER + "+1 (415) 555-0100,twilio,Sales,,Edge,\n"
+    "+15550000001,,,,,inactive\n"
+    "+15550000002,manual,,,,active\n"
+    "not-a-number,,,,,\n"
+)
+
+
+def assert_mixed_import_not_applied(mixed_import) -> None:
+    """MIXED_CSV was only dry-run: nothing created, changed or recorded."""
+    _, edge, on_edge, _ = mixed_import
+    assert not PhoneNumber.objects.filter(number="+14155550100").exists()
+    on_edge.refresh_from_db()
+    assert (on_edge.status, on_edge.trunk) == ("active", edge)
+    assert not NumberEvent.objects.exists()
+
+
+def assert_mixed_import_applied(account, mixed_import, actor: tuple[str, str, str]) -> None:
+    """MIXED_CSV was imported into `account` by `actor` (actor_type, actor_name, channel): the
+    new number created, the number on Edge updated, the other one untouched, and each change
+    on the timeline."""
+    sales, edge, on_edge, plain = mixed_import
+    created = PhoneNumber.objects.get(number="+14155550100")
+    assert created.account == account
+    assert (created.provider, created.status) == ("twilio", "active")
+    assert (created.voice_agent, created.text_agent, created.trunk) == (sales, None, edge)
+    on_edge.refresh_from_db()
+    assert (on_edge.status, on_edge.trunk) == ("inactive", None)
+    assert events_of(created.pk) == [
+        (
+            "created",
+            "",
+            None,
+            {
+                "status": "active",
+                "provider": "twilio",
+                "voice_agent": {"id": sales.pk, "name": "Sales"},
+                "text_agent": None,
+                "trunk": {"id": edge.pk, "name": "Edge"},
+            },
+            *actor,
+        )
+    ]
+    assert events_of(on_edge.pk) == [
+        ("deactivated", "status", "active", "inactive", *actor),
+        ("unassigned", "trunk", {"id": edge.pk, "name": "Edge"}, None, *actor),
+    ]
+    assert events_of(plain.pk) == []
+
+
 # --- dashboard pages -------------------------------------------------------------------------
 
 
@@ -87,6 +161,26 @@ def field_errors(response, field: str) -> list[str]:
         re.S,
     )
     return [html_lib.unescape(error) for error in re.findall(r"<li>(.*?)</li>", match.group(1))] if match else []
+
+
+# A trunk password written only to be looked for: no page may show it.
+TRUNK_PASSWORD = "Tr0ub4dor&3-never-shown"
+
+
+def trunk_form_data(trunk, **changes) -> dict:
+    """What a trunk's edit form (the dashboard's or the admin's) posts back for this trunk,
+    with `changes`; the password field starts empty."""
+    data = {
+        "name": trunk.name,
+        "direction": trunk.direction,
+        "auth_type": trunk.auth_type,
+        "host": trunk.host,
+        "port": str(trunk.port),
+        "username": trunk.username,
+        "password": "",
+        "outbound_server": trunk.outbound_server,
+    }
+    return {**data, **changes}
 
 
 def fill_account(account, rows, make_number, make_voice_agent, make_text_agent, make_trunk) -> None:

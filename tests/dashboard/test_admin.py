@@ -10,9 +10,7 @@ from django.core.management import call_command
 from agents_app.models import VoiceAgent
 from kalem_site.accounts.services import token_create
 from numbers_app.models import PhoneNumber, SipTrunk
-from tests.helpers import fill_account, html
-
-PASSWORD = "Tr0ub4dor&3-never-shown"
+from tests.helpers import TRUNK_PASSWORD, fill_account, html, trunk_form_data
 
 
 def admin_flashes(response) -> list[str]:
@@ -247,26 +245,12 @@ def test_tokens_cannot_be_added_in_the_admin(staff_client, db):
     assert response.status_code == 403
 
 
-@pytest.fixture
-def digest_trunk(account, make_trunk) -> SipTrunk:
-    return make_trunk(
-        account,
-        "Carrier",
-        direction="outbound",
-        auth_type="digest",
-        host="",
-        username="kalem_out",
-        password=PASSWORD,
-        outbound_server="sip.carrier.example:5060",
-    )
-
-
 def test_the_trunk_change_form_never_shows_the_password(staff_client, digest_trunk):
     response = staff_client.get(f"/admin/numbers_app/siptrunk/{digest_trunk.pk}/change/")
 
     assert response.status_code == 200
     body = html(response)
-    assert PASSWORD not in body
+    assert TRUNK_PASSWORD not in body
     assert re.search(r'<input type="password" name="password"[^>]*>', body)
 
 
@@ -274,36 +258,22 @@ def test_the_trunk_changelist_never_shows_the_password(staff_client, digest_trun
     response = staff_client.get("/admin/numbers_app/siptrunk/")
 
     assert response.status_code == 200
-    assert PASSWORD not in html(response)
-
-
-def trunk_change_data(trunk: SipTrunk, **changes) -> dict:
-    data = {
-        "name": trunk.name,
-        "direction": trunk.direction,
-        "auth_type": trunk.auth_type,
-        "host": trunk.host,
-        "port": str(trunk.port),
-        "username": trunk.username,
-        "password": "",
-        "outbound_server": trunk.outbound_server,
-    }
-    return {**data, **changes}
+    assert TRUNK_PASSWORD not in html(response)
 
 
 def test_saving_a_trunk_with_an_empty_password_keeps_it(staff_client, digest_trunk):
     response = staff_client.post(
-        f"/admin/numbers_app/siptrunk/{digest_trunk.pk}/change/", trunk_change_data(digest_trunk, name="Carrier EU")
+        f"/admin/numbers_app/siptrunk/{digest_trunk.pk}/change/", trunk_form_data(digest_trunk, name="Carrier EU")
     )
 
     assert response.status_code == 302, html(response)
     digest_trunk.refresh_from_db()
-    assert (digest_trunk.name, digest_trunk.password) == ("Carrier EU", PASSWORD)
+    assert (digest_trunk.name, digest_trunk.password) == ("Carrier EU", TRUNK_PASSWORD)
 
 
 def test_saving_a_trunk_with_a_new_password_replaces_it(staff_client, digest_trunk):
     response = staff_client.post(
-        f"/admin/numbers_app/siptrunk/{digest_trunk.pk}/change/", trunk_change_data(digest_trunk, password="n3w-Pa55")
+        f"/admin/numbers_app/siptrunk/{digest_trunk.pk}/change/", trunk_form_data(digest_trunk, password="n3w-Pa55")
     )
 
     assert response.status_code == 302, html(response)
@@ -314,12 +284,12 @@ def test_saving_a_trunk_with_a_new_password_replaces_it(staff_client, digest_tru
 def test_a_trunk_form_with_errors_does_not_echo_the_password(staff_client, digest_trunk):
     response = staff_client.post(
         f"/admin/numbers_app/siptrunk/{digest_trunk.pk}/change/",
-        trunk_change_data(digest_trunk, username="", password="typed-Pa55"),
+        trunk_form_data(digest_trunk, username="", password="typed-Pa55"),
     )
 
     assert response.status_code == 200
     body = html(response)
-    assert "typed-Pa55" not in body and PASSWORD not in body
+    assert "typed-Pa55" not in body and TRUNK_PASSWORD not in body
     digest_trunk.refresh_from_db()
     assert digest_trunk.username == "kalem_out"
 
@@ -473,7 +443,7 @@ def test_a_view_only_staff_user_never_sees_the_trunk_password(client, django_use
     client.force_login(viewer)
     response = client.get(f"/admin/numbers_app/siptrunk/{digest_trunk.pk}/change/")
     assert response.status_code == 200
-    assert PASSWORD not in html(response)
+    assert TRUNK_PASSWORD not in html(response)
 
 
 def test_deleting_selected_trunks_unassigns_their_numbers_through_the_service(

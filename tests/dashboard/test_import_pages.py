@@ -14,17 +14,19 @@ from numbers_app import import_jobs, imports
 from numbers_app.models import ImportJob, ImportJobRow, NumberEvent, PhoneNumber
 from tests.audit import events_of
 from tests.contract import E164_MESSAGE
-from tests.helpers import assert_login_redirect, field_errors, flashes, html
+from tests.helpers import (
+    IMPORT_HEADER,
+    MIXED_CSV,
+    assert_login_redirect,
+    assert_mixed_import_applied,
+    assert_mixed_import_not_applied,
+    field_errors,
+    flashes,
+    html,
+)
 
 URL = "/numbers/import/"
-HEADER = "number,provider,voice_agent,text_agent,trunk,status\n"
 COLUMNS = "number,provider,voice_agent,text_agent,trunk,status"
-MIXED = (
-    HEADER + "+1 (415) 555-0100,twilio,Sales,,Edge,\n"
-    "+15550000001,,,,,inactive\n"
-    "+15550000002,manual,,,,active\n"
-    "not-a-number,,,,,\n"
-)
 MIXED_ROWS = [
     ("2", "+14155550100", "create", "twilio, active, voice agent Sales, trunk Edge"),
     ("3", "+15550000001", "update", "status: active → inactive; trunk: Edge → none"),
@@ -43,7 +45,7 @@ def upload(client, content: str | bytes, name: str = "numbers.csv"):
 
 
 def numbers_csv(count: int, start: int = 0) -> str:
-    return HEADER + "".join(f"+1415555{index:04d},,,,,\n" for index in range(start, start + count))
+    return IMPORT_HEADER + "".join(f"+1415555{index:04d},,,,,\n" for index in range(start, start + count))
 
 
 def table_rows(response) -> list[tuple[str, str, str, str]]:
@@ -63,19 +65,9 @@ def totals(response) -> list[tuple[str, str]]:
 
 
 @pytest.fixture
-def setup(account, make_number, make_voice_agent, make_trunk):
-    """Sales and Edge, a number on Edge (+15550000001) and an untouched one (+15550000002)."""
-    sales = make_voice_agent(account, "Sales")
-    edge = make_trunk(account, "Edge")
-    on_edge = make_number(account, "+15550000001", trunk=edge)
-    plain = make_number(account, "+15550000002")
-    return sales, edge, on_edge, plain
-
-
-@pytest.fixture
-def checked_job(owner_client, setup) -> ImportJob:
-    """The owner's upload of MIXED, its dry run done."""
-    response = upload(owner_client, MIXED, "mixed.csv")
+def checked_job(owner_client, mixed_import) -> ImportJob:
+    """The owner's upload of MIXED_CSV, its dry run done."""
+    response = upload(owner_client, MIXED_CSV, "mixed.csv")
     assert response.status_code == 302
     return ImportJob.objects.get()
 
@@ -84,10 +76,10 @@ def checked_job(owner_client, setup) -> ImportJob:
 
 
 def test_anonymous_visitors_are_sent_to_sign_in_on_every_import_url(client, account):
-    job = ImportJob.objects.create(account=account, filename="x.csv", content=MIXED, state="checked")
+    job = ImportJob.objects.create(account=account, filename="x.csv", content=MIXED_CSV, state="checked")
 
     assert_login_redirect(client.get(URL), URL)
-    assert_login_redirect(upload(client, MIXED), URL)
+    assert_login_redirect(upload(client, MIXED_CSV), URL)
     assert_login_redirect(client.get(job_url(job)), job_url(job))
     for action in ("apply", "recheck"):
         assert_login_redirect(client.post(job_url(job, action)), job_url(job, action))
@@ -177,10 +169,8 @@ def test_the_upload_form_renders_with_the_accounts_recent_imports(owner_client, 
     assert "alice" in body
 
 
-def test_an_upload_shows_its_dry_run_and_writes_nothing(owner_client, setup):
-    _, edge, on_edge, _ = setup
-
-    response = upload(owner_client, MIXED, "mixed.csv")
+def test_an_upload_shows_its_dry_run_and_writes_nothing(owner_client, mixed_import):
+    response = upload(owner_client, MIXED_CSV, "mixed.csv")
 
     assert response.status_code == 302
     job = ImportJob.objects.get()
@@ -203,15 +193,10 @@ def test_an_upload_shows_its_dry_run_and_writes_nothing(owner_client, setup):
     assert (job.state, job.filename, job.total_rows) == ("checked", "mixed.csv", 4)
     assert job.totals == {"create": 1, "update": 1, "unchanged": 1, "error": 1}
     assert job.created_by.username == "alice"
-    assert not PhoneNumber.objects.filter(number="+14155550100").exists()
-    on_edge.refresh_from_db()
-    assert (on_edge.status, on_edge.trunk) == ("active", edge)
-    assert not NumberEvent.objects.exists()
+    assert_mixed_import_not_applied(mixed_import)
 
 
-def test_applying_writes_the_numbers_and_shows_the_result(owner_client, checked_job, setup, account):
-    sales, edge, on_edge, plain = setup
-
+def test_applying_writes_the_numbers_and_shows_the_result(owner_client, checked_job, mixed_import, account):
     response = owner_client.post(job_url(checked_job, "apply"))
 
     assert response.status_code == 302
@@ -232,32 +217,7 @@ def test_applying_writes_the_numbers_and_shows_the_result(owner_client, checked_
     checked_job.refresh_from_db()
     assert checked_job.state == "imported"
     assert checked_job.content == ""
-    created = PhoneNumber.objects.get(number="+14155550100")
-    assert created.account == account
-    assert (created.provider, created.status, created.voice_agent, created.trunk) == ("twilio", "active", sales, edge)
-    on_edge.refresh_from_db()
-    assert (on_edge.status, on_edge.trunk) == ("inactive", None)
-    user = ("user", "alice", "import")
-    assert events_of(created.pk) == [
-        (
-            "created",
-            "",
-            None,
-            {
-                "status": "active",
-                "provider": "twilio",
-                "voice_agent": {"id": sales.pk, "name": "Sales"},
-                "text_agent": None,
-                "trunk": {"id": edge.pk, "name": "Edge"},
-            },
-            *user,
-        )
-    ]
-    assert events_of(on_edge.pk) == [
-        ("deactivated", "status", "active", "inactive", *user),
-        ("unassigned", "trunk", {"id": edge.pk, "name": "Edge"}, None, *user),
-    ]
-    assert events_of(plain.pk) == []
+    assert_mixed_import_applied(account, mixed_import, ("user", "alice", "import"))
 
 
 def test_applying_twice_is_refused_the_second_time(owner_client, checked_job):
@@ -275,8 +235,8 @@ def test_applying_twice_is_refused_the_second_time(owner_client, checked_job):
     assert ImportJobRow.objects.filter(job=checked_job, phase="import").count() == 4
 
 
-def test_a_job_with_nothing_to_apply_offers_no_import_button(owner_client, setup):
-    upload(owner_client, HEADER + "+15550000002,,,,,\nnope,,,,,\n")
+def test_a_job_with_nothing_to_apply_offers_no_import_button(owner_client, mixed_import):
+    upload(owner_client, IMPORT_HEADER + "+15550000002,,,,,\nnope,,,,,\n")
     job = ImportJob.objects.get()
 
     response = owner_client.get(job_url(job))
@@ -303,7 +263,11 @@ def test_a_job_with_nothing_to_apply_offers_no_import_button(owner_client, setup
             b"number,phone\n+14155550100,x\n",
             "Unknown column(s): phone. The columns are: " + COLUMNS + ".",
         ),
-        ("latin1.csv", (HEADER + "+14155550100,,Café,,,\n").encode("latin-1"), "The file must be UTF-8 text (CSV)."),
+        (
+            "latin1.csv",
+            (IMPORT_HEADER + "+14155550100,,Café,,,\n").encode("latin-1"),
+            "The file must be UTF-8 text (CSV).",
+        ),
     ],
 )
 def test_an_invalid_file_is_refused_on_the_upload_page(owner_client, account, name, content, error):
@@ -362,7 +326,9 @@ def test_an_unknown_outcome_shows_every_row(owner_client, checked_job):
 
 def test_rows_are_listed_in_file_order(owner_client, account, make_number):
     make_number(account, "+14155550003")
-    text = HEADER + "+14155550009,,,,,\nbad,,,,,\n+14155550003,,,,,inactive\n+14155550001,,,,,\n+14155550009,,,,,\n"
+    text = (
+        IMPORT_HEADER + "+14155550009,,,,,\nbad,,,,,\n+14155550003,,,,,inactive\n+14155550001,,,,,\n+14155550009,,,,,\n"
+    )
     upload(owner_client, text)
     job = ImportJob.objects.get()
 

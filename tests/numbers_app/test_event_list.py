@@ -1,19 +1,16 @@
 """GET /api/v1/events — the account's activity: every change to its numbers, newest first,
 with filters; and the events that changes to agents, trunks and many numbers at once write."""
 
-from contextlib import contextmanager
 from datetime import UTC, datetime
 
 import pytest
-from django.db import connection
-from django.test.utils import CaptureQueriesContext
 
 from kalem_site.actors import Actor
 from numbers_app import services
 from numbers_app.models import NumberEvent, PhoneNumber
 from tests.audit import OWNER_TOKEN, TEST_ACTOR, events_of
 from tests.contract import EVENT_KEYS, NUMBERS_URL, number_url
-from tests.helpers import assert_error, assert_validation_error
+from tests.helpers import assert_error, assert_validation_error, queries
 
 URL = "/api/v1/events"
 
@@ -595,17 +592,6 @@ def test_a_bulk_change_never_records_events_for_another_accounts_numbers(api, ou
 
 
 # --- query budget -----------------------------------------------------------------------------
-
-_TRANSACTION_CONTROL = ("SAVEPOINT", "RELEASE SAVEPOINT", "ROLLBACK TO SAVEPOINT")
-
-
-@contextmanager
-def queries():
-    """Statements as production runs them: without the test transaction's savepoints."""
-    with CaptureQueriesContext(connection) as context:
-        yield context
-    context.statements = [q["sql"] for q in context.captured_queries if not q["sql"].startswith(_TRANSACTION_CONTROL)]
-
 
 # The token, the count, the page of events (ids and rows in one statement).
 LIST_QUERIES = 3

@@ -1,18 +1,14 @@
 """GET /api/v1/numbers/{id}/events — a number's audit timeline: every change made through the
 API, newest first, still readable after the number is deleted."""
 
-from contextlib import contextmanager
-
 import pytest
-from django.db import connection
 from django.db.models import Max
-from django.test.utils import CaptureQueriesContext
 
 from numbers_app import services
 from numbers_app.models import NumberEvent, PhoneNumber
 from tests.audit import OWNER_TOKEN, TEST_ACTOR, events_of
 from tests.contract import EVENT_KEYS, NUMBERS_URL, TIMESTAMP, iso, number_url
-from tests.helpers import assert_error, assert_validation_error
+from tests.helpers import assert_error, assert_validation_error, queries
 
 PLAIN_STATE = {"status": "active", "provider": "manual", "voice_agent": None, "text_agent": None, "trunk": None}
 
@@ -445,17 +441,6 @@ def test_anonymous_requests_are_401(api, anonymous_api):
 
 
 # --- query budget -----------------------------------------------------------------------------
-
-_TRANSACTION_CONTROL = ("SAVEPOINT", "RELEASE SAVEPOINT", "ROLLBACK TO SAVEPOINT")
-
-
-@contextmanager
-def queries():
-    """Statements as production runs them: without the test transaction's savepoints."""
-    with CaptureQueriesContext(connection) as context:
-        yield context
-    context.statements = [q["sql"] for q in context.captured_queries if not q["sql"].startswith(_TRANSACTION_CONTROL)]
-
 
 # The token, the count, the page of events (ids and rows in one statement).
 TIMELINE_QUERIES = 3
