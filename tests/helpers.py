@@ -15,6 +15,7 @@ from rest_framework.test import APIClient
 
 from numbers_app.models import NumberEvent, PhoneNumber
 from tests.audit import events_of
+from tests.contract import NUMBERS_URL, number_url
 
 _serial = itertools.count(1)
 
@@ -37,6 +38,19 @@ def client_for(plaintext: str) -> APIClient:
     client = APIClient()
     client.credentials(HTTP_AUTHORIZATION=f"Bearer {plaintext}")
     return client
+
+
+def create_number(api, number: str = "+14155550123", **fields) -> int:
+    """Create a number through the API (so that its audit names the client); its id."""
+    response = api.post(NUMBERS_URL, {"number": number, **fields}, format="json")
+    assert response.status_code == 201, response.json()
+    return response.json()["id"]
+
+
+def put_number(api, pk: int, body: dict) -> None:
+    """Update a number through the API."""
+    response = api.put(number_url(pk), body, format="json")
+    assert response.status_code == 200, response.json()
 
 
 def assert_error(response, status: int, code: str) -> dict:
