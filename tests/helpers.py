@@ -1,6 +1,7 @@
-"""Helpers shared by every suite: fresh numbers, API clients, the API's error envelope, and
-reading dashboard pages. What the objects look like is in tests/contract.py; the audit
-timeline's helpers are in tests/audit.py; fixtures are in the root conftest.py."""
+"""Helpers shared by every suite: fresh numbers, API clients and calls, the API's error
+envelope, counting queries, the mixed CSV import, and reading dashboard pages. What the
+objects look like is in tests/contract.py; the audit timeline's helpers are in tests/audit.py;
+fixtures are in the root conftest.py."""
 
 import html as html_lib
 import itertools
