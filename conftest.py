@@ -1,9 +1,9 @@
 """Actors shared by every suite: an owner and a teammate of one account, an outsider of
-another, each with API clients; plus small factories for the objects they own."""
-
-import itertools
+another, each with API clients and the owner signed in to the dashboard; a staff user in the
+Django admin; plus small factories for the objects they own. Helpers are in tests/helpers.py."""
 
 import pytest
+from django.test import Client
 from model_bakery import baker
 from rest_framework.test import APIClient
 
@@ -11,13 +11,7 @@ from agents_app.models import TextAgent, VoiceAgent
 from kalem_site.accounts.models import Account, User
 from kalem_site.accounts.services import token_create
 from numbers_app.models import PhoneNumber, SipTrunk
-
-_serial = itertools.count(1)
-
-
-def next_e164() -> str:
-    """A fresh, possible US number for each call."""
-    return f"+1555{next(_serial):07d}"
+from tests.helpers import client_for, next_e164, serial
 
 
 @pytest.fixture
@@ -43,12 +37,6 @@ def teammate(account) -> User:
 @pytest.fixture
 def outsider(other_account) -> User:
     return User.objects.create_user(username="charlie", password="charlie-password", account=other_account)
-
-
-def client_for(plaintext: str) -> APIClient:
-    client = APIClient()
-    client.credentials(HTTP_AUTHORIZATION=f"Bearer {plaintext}")
-    return client
 
 
 @pytest.fixture
@@ -78,9 +66,24 @@ def anonymous_api() -> APIClient:
 
 
 @pytest.fixture
+def owner_client(client, owner) -> Client:
+    """The dashboard, signed in as the owner."""
+    client.force_login(owner)
+    return client
+
+
+@pytest.fixture
+def staff_client(client, django_user_model) -> Client:
+    """The Django admin, signed in as a superuser of no account ("root"). Not pytest-django's
+    `admin_client`, whose user is "admin"."""
+    client.force_login(django_user_model.objects.create_superuser(username="root", password="x", email="r@x.io"))
+    return client
+
+
+@pytest.fixture
 def make_voice_agent():
     def make(account: Account, name: str | None = None, **fields) -> VoiceAgent:
-        return baker.make(VoiceAgent, account=account, name=name or f"Voice {next(_serial)}", **fields)
+        return baker.make(VoiceAgent, account=account, name=name or f"Voice {serial()}", **fields)
 
     return make
 
@@ -88,7 +91,7 @@ def make_voice_agent():
 @pytest.fixture
 def make_text_agent():
     def make(account: Account, name: str | None = None, **fields) -> TextAgent:
-        return baker.make(TextAgent, account=account, name=name or f"Text {next(_serial)}", **fields)
+        return baker.make(TextAgent, account=account, name=name or f"Text {serial()}", **fields)
 
     return make
 
@@ -97,7 +100,7 @@ def make_text_agent():
 def make_trunk():
     def make(account: Account, name: str | None = None, **fields) -> SipTrunk:
         fields = {"direction": "inbound", "auth_type": "ip", "host": "10.0.0.1", **fields}
-        return baker.make(SipTrunk, account=account, name=name or f"Trunk {next(_serial)}", **fields)
+        return baker.make(SipTrunk, account=account, name=name or f"Trunk {serial()}", **fields)
 
     return make
 
@@ -108,3 +111,14 @@ def make_number():
         return baker.make(PhoneNumber, account=account, number=number or next_e164(), **fields)
 
     return make
+
+
+@pytest.fixture
+def mixed_import(account, make_number, make_voice_agent, make_trunk):
+    """What tests.helpers.MIXED_CSV imports against: Sales and Edge, a number on Edge
+    (+15550000001) and an untouched one (+15550000002)."""
+    sales = make_voice_agent(account, "Sales")
+    edge = make_trunk(account, "Edge")
+    on_edge = make_number(account, "+15550000001", trunk=edge)
+    plain = make_number(account, "+15550000002")
+    return sales, edge, on_edge, plain

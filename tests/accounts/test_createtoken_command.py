@@ -7,11 +7,10 @@ from io import StringIO
 import pytest
 from django.core.management import CommandError, call_command
 from django.utils import timezone
-from rest_framework.test import APIClient
 
-from conftest import next_e164
 from kalem_site.accounts.models import Account, ApiToken
 from numbers_app.models import PhoneNumber
+from tests.helpers import client_for, next_e164
 
 pytestmark = pytest.mark.django_db
 
@@ -22,12 +21,6 @@ def createtoken(*args: str) -> tuple[str, list[str]]:
     call_command("createtoken", *args, stdout=out)
     lines = out.getvalue().splitlines()
     return lines[-1], lines
-
-
-def client_for(plaintext: str) -> APIClient:
-    client = APIClient()
-    client.credentials(HTTP_AUTHORIZATION=f"Bearer {plaintext}")
-    return client
 
 
 def test_it_creates_the_account_when_it_does_not_exist():

@@ -4,13 +4,13 @@ from io import StringIO
 
 import pytest
 from django.core.management import call_command
-from rest_framework.test import APIClient
 
 from agents_app.models import TextAgent, VoiceAgent
 from kalem_site.accounts.models import Account, ApiToken, User
 from kalem_site.accounts.services import token_create
 from numbers_app.management.commands.seeddemo import DEMO_ACCOUNT, DEMO_TOKEN_NAME
 from numbers_app.models import PhoneNumber, SipTrunk
+from tests.helpers import client_for
 
 pytestmark = pytest.mark.django_db
 
@@ -20,12 +20,6 @@ def seeddemo() -> str:
     out = StringIO()
     call_command("seeddemo", stdout=out)
     return out.getvalue().splitlines()[-1]
-
-
-def client_for(plaintext: str) -> APIClient:
-    client = APIClient()
-    client.credentials(HTTP_AUTHORIZATION=f"Bearer {plaintext}")
-    return client
 
 
 def counts(account: Account) -> dict[str, int]:

@@ -3,8 +3,7 @@
 import pytest
 
 from tests.contract import AGENT_KEYS, TIMESTAMP
-
-from .kinds import assert_error, assert_validation_error
+from tests.helpers import assert_error, assert_validation_error
 
 
 def test_it_creates_an_agent(api, account, kind):
@@ -16,7 +15,7 @@ def test_it_creates_an_agent(api, account, kind):
     agent = kind.model.objects.get()
     assert body["id"] == agent.id
     assert (body["name"], body["description"], body["numbers_count"]) == ("Sales Agent", "Takes orders", 0)
-    assert TIMESTAMP.match(body["created_at"]) and TIMESTAMP.match(body["updated_at"])
+    assert TIMESTAMP.fullmatch(body["created_at"]) and TIMESTAMP.fullmatch(body["updated_at"])
     assert response["Location"] == f"http://testserver{kind.url}/{agent.id}"
     assert (agent.account, agent.name, agent.description) == (account, "Sales Agent", "Takes orders")
     assert not kind.other_model.objects.exists()

@@ -2,8 +2,7 @@
 the agent is unassigned from its numbers, the numbers stay), §1."""
 
 from numbers_app.models import PhoneNumber
-
-from .kinds import assert_error
+from tests.helpers import assert_error
 
 
 def test_it_deletes_the_agent(api, account, kind, make_agent):

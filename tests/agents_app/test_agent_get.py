@@ -3,8 +3,7 @@
 import pytest
 
 from tests.contract import AGENT_KEYS, iso
-
-from .kinds import assert_error
+from tests.helpers import assert_error
 
 
 def assert_not_found(response) -> None:

@@ -3,8 +3,7 @@
 import pytest
 
 from tests.contract import AGENT_KEYS, iso
-
-from .kinds import assert_validation_error
+from tests.helpers import assert_validation_error
 
 
 def ids(response) -> list[int]:

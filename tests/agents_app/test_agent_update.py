@@ -4,8 +4,9 @@ Update), §1, §2."""
 import pytest
 
 from tests.contract import AGENT_KEYS
+from tests.helpers import assert_error, assert_validation_error
 
-from .kinds import Kind, assert_error, assert_validation_error
+from .kinds import Kind
 
 METHODS = pytest.mark.parametrize("method", ["put", "patch"])
 

@@ -9,12 +9,10 @@ from django.utils import timezone
 from rest_framework.test import APIClient
 
 from agents_app.models import TextAgent, VoiceAgent
-from conftest import next_e164
 from kalem_site.accounts.models import ApiToken
 from kalem_site.accounts.services import token_create, token_revoke
 from numbers_app.models import PhoneNumber, SipTrunk
-
-from .envelope import assert_error
+from tests.helpers import assert_error, next_e164
 
 pytestmark = pytest.mark.django_db
 

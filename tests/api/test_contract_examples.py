@@ -1,23 +1,29 @@
-"""Every curl example of API.md, verbatim, with only the host, the token and the ids replaced.
+"""Every curl example of docs/API.md, verbatim, with only the host, the token and the ids
+replaced. Sections 1 to 7 of docs/API.md are the API contract as it was handed over (the
+contract's own examples are the first four); the rest are this service's decisions.
 
-Each example is parsed the way curl reads it (-X, -H, -d, the URL) and sent through Django's
-test client, so a change to the API that breaks a documented call breaks this file."""
+Each example is parsed the way curl reads it (-X, -G, -H, -d, --data-urlencode, the URL) and
+sent through Django's test client, so a change to the API that breaks a documented call breaks
+this file."""
 
 import json
 import re
 import shlex
-from urllib.parse import urlsplit
+from pathlib import Path
+from urllib.parse import quote, urlsplit
 
 import pytest
 from django.test import Client
 
 from kalem_site.accounts.services import token_create
 from numbers_app.models import PhoneNumber
-from tests.contract import API_MD, NUMBER_KEYS, TIMESTAMP
+from tests.contract import NUMBER_KEYS, TIMESTAMP
 
 pytestmark = pytest.mark.django_db
 
-# Copied character for character from API.md (section 4).
+API_MD = Path(__file__).resolve().parents[2] / "docs" / "API.md"
+
+# Copied character for character from docs/API.md (section 4, the contract's examples).
 LIST_EXAMPLE = """\
 curl -X GET "http://localhost:8000/api/v1/numbers?status=active" \\
   -H "Authorization: Bearer YOUR_API_TOKEN" \\
@@ -45,7 +51,14 @@ curl -X POST http://localhost:8000/api/v1/numbers/deactivate \\
   -d '{"number": "+15551234567"}'
 """
 
-EXAMPLES = [LIST_EXAMPLE, CREATE_EXAMPLE, UPDATE_EXAMPLE, DEACTIVATE_EXAMPLE]
+# Copied character for character from docs/API.md (section 9, Lookup).
+LOOKUP_EXAMPLE = """\
+curl -G "http://localhost:8000/api/v1/numbers/lookup" --data-urlencode "number=+1 (555) 123-4567" \\
+  -H "Authorization: Bearer YOUR_API_TOKEN"
+"""
+
+CONTRACT_EXAMPLES = [LIST_EXAMPLE, CREATE_EXAMPLE, UPDATE_EXAMPLE, DEACTIVATE_EXAMPLE]
+EXAMPLES = [*CONTRACT_EXAMPLES, LOOKUP_EXAMPLE]
 
 
 def substitute(example: str, token: str, *replacements: tuple[str, str]) -> str:
@@ -62,21 +75,31 @@ def run_curl(command: str, client: Client | None = None):
     """Send a curl command line through the test client as curl would send it."""
     words = shlex.split(command.replace("\\\n", " "))
     assert words[0] == "curl", words
-    method, url, body, headers = None, None, None, {}
+    method, url, data, headers, get = None, None, [], {}, False
     words = iter(words[1:])
     for word in words:
         if word in ("-X", "--request"):
             method = next(words)
+        elif word in ("-G", "--get"):
+            get = True
         elif word in ("-H", "--header"):
             name, _, value = next(words).partition(":")
             headers[name.strip()] = value.strip()
         elif word in ("-d", "--data"):
-            body = next(words)
+            data.append(next(words))
+        elif word == "--data-urlencode":
+            # name=content: curl percent-encodes the content, all but A-Z a-z 0-9 - . _ ~
+            name, _, content = next(words).partition("=")
+            data.append(f"{name}={quote(content, safe='')}")
         elif word.startswith("-"):
             raise AssertionError(f"run_curl() does not know {word}")
         else:
             assert url is None, "one URL per example"
             url = word
+    body = "&".join(data) if data else None
+    if get:  # -G: the data goes into the query string of a GET
+        assert method is None, "-G with -X"
+        url, body, method = url + ("&" if "?" in url else "?") + (body or ""), None, "GET"
     method = method or ("POST" if body is not None else "GET")
     parts = urlsplit(url)
     headers.setdefault("Host", parts.netloc)
@@ -97,7 +120,7 @@ def run_curl(command: str, client: Client | None = None):
 
 def assert_number_object(row: dict) -> None:
     assert list(row) == NUMBER_KEYS
-    assert TIMESTAMP.match(row["created_at"]) and TIMESTAMP.match(row["updated_at"]), row
+    assert TIMESTAMP.fullmatch(row["created_at"]) and TIMESTAMP.fullmatch(row["updated_at"]), row
 
 
 @pytest.fixture
@@ -121,11 +144,11 @@ def trunk(account, make_trunk):
 
 
 def test_this_file_holds_every_curl_example_of_api_md():
-    if not API_MD.exists():
-        pytest.skip("API.md is not beside the project here")
-    blocks = re.findall(r"```bash\n(.*?)```", API_MD.read_text(), flags=re.S)
-    curls = [block for block in blocks if block.startswith("curl ")]
+    text = API_MD.read_text()
+    contract, _ = text.split("\n## 8. Decisions of this implementation\n")
+    curls = [block for block in re.findall(r"```bash\n(.*?)```", text, flags=re.S) if block.startswith("curl ")]
     assert curls == EXAMPLES
+    assert [example for example in EXAMPLES if example in contract] == CONTRACT_EXAMPLES
 
 
 def test_the_parser_reads_the_examples_like_curl_does():
@@ -211,6 +234,17 @@ def test_the_deactivate_example(token, account, make_number):
     assert (body["id"], body["number"], body["status"]) == (number.id, "+15551234567", "inactive")
     number.refresh_from_db()
     assert number.status == "inactive"
+
+
+def test_the_lookup_example(token, account, make_number, sales, trunk):
+    number = make_number(account, "+15551234567", status="active", voice_agent=sales, trunk=trunk)
+    response = run_curl(substitute(LOOKUP_EXAMPLE, token))
+    assert response.status_code == 200
+    assert response.wsgi_request.GET["number"] == "+1 (555) 123-4567"
+    body = response.json()
+    assert list(body) == [*NUMBER_KEYS, "routable", "reasons"]
+    assert_number_object({key: body[key] for key in NUMBER_KEYS})
+    assert (body["id"], body["number"], body["routable"], body["reasons"]) == (number.id, "+15551234567", True, [])
 
 
 def test_the_examples_work_one_after_another(token, account, sales, support, trunk):

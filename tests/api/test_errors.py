@@ -13,12 +13,10 @@ from rest_framework.test import APIClient
 
 import kalem_site.urls
 from agents_app.models import TextAgent, VoiceAgent
-from conftest import next_e164
 from kalem_site.accounts.services import token_create
 from kalem_site.api.exceptions import api_exception_handler
 from numbers_app.models import PhoneNumber, SipTrunk
-
-from .envelope import assert_error
+from tests.helpers import assert_error, next_e164
 
 pytestmark = pytest.mark.django_db
 

@@ -4,9 +4,7 @@ from urllib.parse import parse_qsl, urlsplit
 
 import pytest
 
-from conftest import next_e164
-
-from .envelope import assert_error
+from tests.helpers import assert_error, next_e164
 
 pytestmark = pytest.mark.django_db
 

@@ -6,20 +6,9 @@ write into SAVEPOINT / RELEASE statements, which production (autocommit, BEGIN/C
 connection) does not send as queries, so those are left out. The rate limiter is off here
 (its counter is one Redis round trip, or one upsert without Redis)."""
 
-from contextlib import contextmanager
-
 import pytest
-from django.db import connection
-from django.test.utils import CaptureQueriesContext
 
-_TRANSACTION_CONTROL = ("SAVEPOINT", "RELEASE SAVEPOINT", "ROLLBACK TO SAVEPOINT")
-
-
-@contextmanager
-def queries():
-    with CaptureQueriesContext(connection) as context:
-        yield context
-    context.statements = [q["sql"] for q in context.captured_queries if not q["sql"].startswith(_TRANSACTION_CONTROL)]
+from tests.helpers import queries
 
 
 @pytest.fixture

@@ -6,10 +6,10 @@ import time
 import pytest
 
 from agents_app.models import VoiceAgent
-from conftest import client_for
 from kalem_site.accounts.models import RateLimitCounter
 from kalem_site.accounts.services import token_create
 from kalem_site.rates import Rate, parse_rate
+from tests.helpers import client_for
 
 
 @pytest.fixture

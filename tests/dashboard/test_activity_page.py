@@ -12,8 +12,7 @@ from kalem_site.actors import Actor
 from numbers_app import services
 from numbers_app.models import NumberEvent, PhoneNumber
 from tests.audit import TEST_ACTOR, events_of
-
-from .pages import assert_login_redirect, html
+from tests.helpers import assert_login_redirect, html
 
 URL = "/activity/"
 

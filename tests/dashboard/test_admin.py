@@ -10,16 +10,7 @@ from django.core.management import call_command
 from agents_app.models import VoiceAgent
 from kalem_site.accounts.services import token_create
 from numbers_app.models import PhoneNumber, SipTrunk
-
-from .pages import fill_account, html
-
-PASSWORD = "Tr0ub4dor&3-never-shown"
-
-
-@pytest.fixture
-def admin_client(client, django_user_model):
-    client.force_login(django_user_model.objects.create_superuser(username="root", password="x", email="r@x.io"))
-    return client
+from tests.helpers import TRUNK_PASSWORD, fill_account, html, trunk_form_data
 
 
 def admin_flashes(response) -> list[str]:
@@ -44,7 +35,7 @@ def test_the_admin_passes_the_system_checks(db):
     ],
 )
 def test_each_changelist_shows_the_rows_of_every_account(
-    admin_client,
+    staff_client,
     account,
     other_account,
     owner,
@@ -66,7 +57,7 @@ def test_each_changelist_shows_the_rows_of_every_account(
         )
         token_create(account=acct, name=f"{prefix} token")
 
-    response = admin_client.get(path)
+    response = staff_client.get(path)
 
     assert response.status_code == 200
     assert response.context["cl"].result_count == 2 + (path == "/admin/accounts/user/")  # and root
@@ -89,19 +80,19 @@ def test_each_changelist_shows_the_rows_of_every_account(
         "/admin/accounts/user/add/",
     ],
 )
-def test_filters_search_and_add_pages_render(admin_client, account, make_number, path):
+def test_filters_search_and_add_pages_render(staff_client, account, make_number, path):
     make_number(account, status="inactive")
 
-    response = admin_client.get(path)
+    response = staff_client.get(path)
 
     assert response.status_code == 200
 
 
-def test_the_numbers_changelist_filters_by_account(admin_client, account, other_account, make_number):
+def test_the_numbers_changelist_filters_by_account(staff_client, account, other_account, make_number):
     mine = make_number(account)
     make_number(other_account)
 
-    response = admin_client.get(f"/admin/numbers_app/phonenumber/?account__id__exact={account.pk}")
+    response = staff_client.get(f"/admin/numbers_app/phonenumber/?account__id__exact={account.pk}")
 
     assert response.status_code == 200
     assert [n.number for n in response.context["cl"].result_list] == [mine.number]
@@ -127,12 +118,12 @@ NUMBERS_CHANGELIST_QUERIES = 9
 
 @pytest.mark.parametrize("rows", [1, 100])
 def test_the_numbers_changelist_runs_the_same_number_of_queries_whatever_the_rows(
-    admin_client, account, rows, make_number, make_voice_agent, make_text_agent, make_trunk, django_assert_num_queries
+    staff_client, account, rows, make_number, make_voice_agent, make_text_agent, make_trunk, django_assert_num_queries
 ):
     fill_account(account, rows, make_number, make_voice_agent, make_text_agent, make_trunk)
 
     with django_assert_num_queries(NUMBERS_CHANGELIST_QUERIES):
-        response = admin_client.get("/admin/numbers_app/phonenumber/")
+        response = staff_client.get("/admin/numbers_app/phonenumber/")
 
     assert response.status_code == 200
     assert len(response.context["cl"].result_list) == rows
@@ -150,7 +141,7 @@ def test_the_numbers_changelist_runs_the_same_number_of_queries_whatever_the_row
 )
 @pytest.mark.parametrize("rows", [1, 100])
 def test_the_other_changelists_run_a_fixed_number_of_queries(
-    admin_client,
+    staff_client,
     account,
     owner,
     rows,
@@ -167,7 +158,7 @@ def test_the_other_changelists_run_a_fixed_number_of_queries(
         token_create(account=account, name="Token", created_by=owner)
 
     with django_assert_num_queries(queries):
-        response = admin_client.get(path)
+        response = staff_client.get(path)
 
     assert response.status_code == 200
     assert len(response.context["cl"].result_list) == rows
@@ -176,13 +167,13 @@ def test_the_other_changelists_run_a_fixed_number_of_queries(
 # --- actions ---------------------------------------------------------------------------------
 
 
-def test_the_activate_action_activates_the_selected_numbers(admin_client, account, other_account, make_number):
+def test_the_activate_action_activates_the_selected_numbers(staff_client, account, other_account, make_number):
     a = make_number(account, status="inactive")
     b = make_number(other_account, status="inactive")
     already = make_number(account, status="active")
     untouched = make_number(account, status="inactive")
 
-    response = admin_client.post(
+    response = staff_client.post(
         "/admin/numbers_app/phonenumber/",
         {"action": "activate", "_selected_action": [a.pk, b.pk, already.pk]},
         follow=True,
@@ -194,11 +185,11 @@ def test_the_activate_action_activates_the_selected_numbers(admin_client, accoun
     assert [statuses[n.pk] for n in (a, b, already, untouched)] == ["active", "active", "active", "inactive"]
 
 
-def test_the_deactivate_action_deactivates_the_selected_numbers(admin_client, account, make_number):
+def test_the_deactivate_action_deactivates_the_selected_numbers(staff_client, account, make_number):
     a = make_number(account, status="active")
     b = make_number(account, status="active")
 
-    response = admin_client.post(
+    response = staff_client.post(
         "/admin/numbers_app/phonenumber/", {"action": "deactivate", "_selected_action": [a.pk]}, follow=True
     )
 
@@ -209,10 +200,10 @@ def test_the_deactivate_action_deactivates_the_selected_numbers(admin_client, ac
     assert (a.status, b.status) == ("inactive", "active")
 
 
-def test_the_revoke_action_revokes_the_selected_tokens(admin_client, account):
+def test_the_revoke_action_revokes_the_selected_tokens(staff_client, account):
     issued = token_create(account=account, name="Leaked")
 
-    response = admin_client.post(
+    response = staff_client.post(
         "/admin/accounts/apitoken/", {"action": "revoke", "_selected_action": [issued.token.pk]}, follow=True
     )
 
@@ -225,10 +216,10 @@ def test_the_revoke_action_revokes_the_selected_tokens(admin_client, account):
 # --- tokens and trunk passwords --------------------------------------------------------------
 
 
-def test_the_token_change_page_shows_no_plaintext_and_a_read_only_digest(admin_client, account):
+def test_the_token_change_page_shows_no_plaintext_and_a_read_only_digest(staff_client, account):
     issued = token_create(account=account, name="Production")
 
-    response = admin_client.get(f"/admin/accounts/apitoken/{issued.token.pk}/change/")
+    response = staff_client.get(f"/admin/accounts/apitoken/{issued.token.pk}/change/")
 
     assert response.status_code == 200
     body = html(response)
@@ -238,79 +229,51 @@ def test_the_token_change_page_shows_no_plaintext_and_a_read_only_digest(admin_c
     assert "digest" in response.context["adminform"].readonly_fields
 
 
-def test_posting_a_new_digest_changes_nothing(admin_client, account):
+def test_posting_a_new_digest_changes_nothing(staff_client, account):
     issued = token_create(account=account, name="Production")
     digest = issued.token.digest
 
-    admin_client.post(f"/admin/accounts/apitoken/{issued.token.pk}/change/", {"digest": "0" * 64, "name": "Renamed"})
+    staff_client.post(f"/admin/accounts/apitoken/{issued.token.pk}/change/", {"digest": "0" * 64, "name": "Renamed"})
 
     issued.token.refresh_from_db()
     assert (issued.token.digest, issued.token.name) == (digest, "Production")
 
 
-def test_tokens_cannot_be_added_in_the_admin(admin_client, db):
-    response = admin_client.get("/admin/accounts/apitoken/add/")
+def test_tokens_cannot_be_added_in_the_admin(staff_client, db):
+    response = staff_client.get("/admin/accounts/apitoken/add/")
 
     assert response.status_code == 403
 
 
-@pytest.fixture
-def digest_trunk(account, make_trunk) -> SipTrunk:
-    return make_trunk(
-        account,
-        "Carrier",
-        direction="outbound",
-        auth_type="digest",
-        host="",
-        username="kalem_out",
-        password=PASSWORD,
-        outbound_server="sip.carrier.example:5060",
-    )
-
-
-def test_the_trunk_change_form_never_shows_the_password(admin_client, digest_trunk):
-    response = admin_client.get(f"/admin/numbers_app/siptrunk/{digest_trunk.pk}/change/")
+def test_the_trunk_change_form_never_shows_the_password(staff_client, digest_trunk):
+    response = staff_client.get(f"/admin/numbers_app/siptrunk/{digest_trunk.pk}/change/")
 
     assert response.status_code == 200
     body = html(response)
-    assert PASSWORD not in body
+    assert TRUNK_PASSWORD not in body
     assert re.search(r'<input type="password" name="password"[^>]*>', body)
 
 
-def test_the_trunk_changelist_never_shows_the_password(admin_client, digest_trunk):
-    response = admin_client.get("/admin/numbers_app/siptrunk/")
+def test_the_trunk_changelist_never_shows_the_password(staff_client, digest_trunk):
+    response = staff_client.get("/admin/numbers_app/siptrunk/")
 
     assert response.status_code == 200
-    assert PASSWORD not in html(response)
+    assert TRUNK_PASSWORD not in html(response)
 
 
-def trunk_change_data(trunk: SipTrunk, **changes) -> dict:
-    data = {
-        "name": trunk.name,
-        "direction": trunk.direction,
-        "auth_type": trunk.auth_type,
-        "host": trunk.host,
-        "port": str(trunk.port),
-        "username": trunk.username,
-        "password": "",
-        "outbound_server": trunk.outbound_server,
-    }
-    return {**data, **changes}
-
-
-def test_saving_a_trunk_with_an_empty_password_keeps_it(admin_client, digest_trunk):
-    response = admin_client.post(
-        f"/admin/numbers_app/siptrunk/{digest_trunk.pk}/change/", trunk_change_data(digest_trunk, name="Carrier EU")
+def test_saving_a_trunk_with_an_empty_password_keeps_it(staff_client, digest_trunk):
+    response = staff_client.post(
+        f"/admin/numbers_app/siptrunk/{digest_trunk.pk}/change/", trunk_form_data(digest_trunk, name="Carrier EU")
     )
 
     assert response.status_code == 302, html(response)
     digest_trunk.refresh_from_db()
-    assert (digest_trunk.name, digest_trunk.password) == ("Carrier EU", PASSWORD)
+    assert (digest_trunk.name, digest_trunk.password) == ("Carrier EU", TRUNK_PASSWORD)
 
 
-def test_saving_a_trunk_with_a_new_password_replaces_it(admin_client, digest_trunk):
-    response = admin_client.post(
-        f"/admin/numbers_app/siptrunk/{digest_trunk.pk}/change/", trunk_change_data(digest_trunk, password="n3w-Pa55")
+def test_saving_a_trunk_with_a_new_password_replaces_it(staff_client, digest_trunk):
+    response = staff_client.post(
+        f"/admin/numbers_app/siptrunk/{digest_trunk.pk}/change/", trunk_form_data(digest_trunk, password="n3w-Pa55")
     )
 
     assert response.status_code == 302, html(response)
@@ -318,23 +281,23 @@ def test_saving_a_trunk_with_a_new_password_replaces_it(admin_client, digest_tru
     assert digest_trunk.password == "n3w-Pa55"
 
 
-def test_a_trunk_form_with_errors_does_not_echo_the_password(admin_client, digest_trunk):
-    response = admin_client.post(
+def test_a_trunk_form_with_errors_does_not_echo_the_password(staff_client, digest_trunk):
+    response = staff_client.post(
         f"/admin/numbers_app/siptrunk/{digest_trunk.pk}/change/",
-        trunk_change_data(digest_trunk, username="", password="typed-Pa55"),
+        trunk_form_data(digest_trunk, username="", password="typed-Pa55"),
     )
 
     assert response.status_code == 200
     body = html(response)
-    assert "typed-Pa55" not in body and PASSWORD not in body
+    assert "typed-Pa55" not in body and TRUNK_PASSWORD not in body
     digest_trunk.refresh_from_db()
     assert digest_trunk.username == "kalem_out"
 
 
-def test_the_number_change_page_renders_with_autocomplete_widgets(admin_client, account, make_number, make_voice_agent):
+def test_the_number_change_page_renders_with_autocomplete_widgets(staff_client, account, make_number, make_voice_agent):
     number = make_number(account, voice_agent=make_voice_agent(account, "Sales"))
 
-    response = admin_client.get(f"/admin/numbers_app/phonenumber/{number.pk}/change/")
+    response = staff_client.get(f"/admin/numbers_app/phonenumber/{number.pk}/change/")
 
     assert response.status_code == 200
     body = html(response)
@@ -342,11 +305,11 @@ def test_the_number_change_page_renders_with_autocomplete_widgets(admin_client, 
     assert "Sales" in body
 
 
-def test_the_autocomplete_finds_agents_by_name(admin_client, account, other_account, make_voice_agent):
+def test_the_autocomplete_finds_agents_by_name(staff_client, account, other_account, make_voice_agent):
     sales = make_voice_agent(account, "Sales")
     make_voice_agent(other_account, "Support")
 
-    response = admin_client.get(
+    response = staff_client.get(
         "/admin/autocomplete/",
         {"app_label": "numbers_app", "model_name": "phonenumber", "field_name": "voice_agent", "term": "sal"},
     )
@@ -371,8 +334,8 @@ def number_add_data(account, **changes) -> dict:
     return {**data, **changes}
 
 
-def test_adding_a_number_in_the_admin_creates_it(admin_client, account):
-    response = admin_client.post("/admin/numbers_app/phonenumber/add/", number_add_data(account, status="inactive"))
+def test_adding_a_number_in_the_admin_creates_it(staff_client, account):
+    response = staff_client.post("/admin/numbers_app/phonenumber/add/", number_add_data(account, status="inactive"))
 
     assert response.status_code == 302, html(response)
     number = PhoneNumber.objects.get(number="+14155550123")
@@ -387,18 +350,18 @@ def test_adding_a_number_in_the_admin_creates_it(admin_client, account):
         ("15551234567", "Enter a phone number in E.164 format, e.g. +15551234567."),
     ],
 )
-def test_an_invalid_number_is_a_form_error_in_the_admin(admin_client, account, value, message):
-    response = admin_client.post("/admin/numbers_app/phonenumber/add/", number_add_data(account, number=value))
+def test_an_invalid_number_is_a_form_error_in_the_admin(staff_client, account, value, message):
+    response = staff_client.post("/admin/numbers_app/phonenumber/add/", number_add_data(account, number=value))
 
     assert response.status_code == 200
     assert response.context["adminform"].form.errors["number"] == [message]
     assert not PhoneNumber.objects.exists()
 
 
-def test_a_duplicate_number_is_a_form_error_in_the_admin(admin_client, account, other_account, make_number):
+def test_a_duplicate_number_is_a_form_error_in_the_admin(staff_client, account, other_account, make_number):
     theirs = make_number(other_account)
 
-    response = admin_client.post("/admin/numbers_app/phonenumber/add/", number_add_data(account, number=theirs.number))
+    response = staff_client.post("/admin/numbers_app/phonenumber/add/", number_add_data(account, number=theirs.number))
 
     assert response.status_code == 200
     assert "number" in response.context["adminform"].form.errors
@@ -406,14 +369,14 @@ def test_a_duplicate_number_is_a_form_error_in_the_admin(admin_client, account, 
 
 
 def test_assigning_another_accounts_agent_in_the_admin_is_a_form_error(
-    admin_client, account, other_account, make_number, make_voice_agent
+    staff_client, account, other_account, make_number, make_voice_agent
 ):
     number = make_number(account)
     theirs = make_voice_agent(other_account, "Globex voice")
     data = number_add_data(account, voice_agent=str(theirs.pk))
 
-    added = admin_client.post("/admin/numbers_app/phonenumber/add/", {**data, "number": "+14155550124"})
-    changed = admin_client.post(f"/admin/numbers_app/phonenumber/{number.pk}/change/", data)
+    added = staff_client.post("/admin/numbers_app/phonenumber/add/", {**data, "number": "+14155550124"})
+    changed = staff_client.post(f"/admin/numbers_app/phonenumber/{number.pk}/change/", data)
 
     assert (added.status_code, changed.status_code) == (200, 200)
     assert f"Voice agent {theirs.pk} does not exist." in html(added)
@@ -423,10 +386,10 @@ def test_assigning_another_accounts_agent_in_the_admin_is_a_form_error(
     assert not PhoneNumber.objects.filter(number="+14155550124").exists()
 
 
-def test_adding_a_duplicate_agent_in_the_admin_is_a_form_error(admin_client, account, make_voice_agent):
+def test_adding_a_duplicate_agent_in_the_admin_is_a_form_error(staff_client, account, make_voice_agent):
     make_voice_agent(account, "Sales")
 
-    response = admin_client.post(
+    response = staff_client.post(
         "/admin/agents_app/voiceagent/add/", {"account": str(account.pk), "name": "Sales", "description": ""}
     )
 
@@ -435,8 +398,8 @@ def test_adding_a_duplicate_agent_in_the_admin_is_a_form_error(admin_client, acc
     assert VoiceAgent.objects.filter(account=account, name="Sales").count() == 1
 
 
-def test_adding_a_digest_trunk_without_a_password_in_the_admin_is_a_form_error(admin_client, account):
-    response = admin_client.post(
+def test_adding_a_digest_trunk_without_a_password_in_the_admin_is_a_form_error(staff_client, account):
+    response = staff_client.post(
         "/admin/numbers_app/siptrunk/add/",
         {
             "account": str(account.pk),
@@ -459,11 +422,11 @@ def test_adding_a_digest_trunk_without_a_password_in_the_admin_is_a_form_error(a
 
 
 def test_changing_a_number_in_the_admin_saves_it_through_the_service(
-    admin_client, account, make_number, make_voice_agent
+    staff_client, account, make_number, make_voice_agent
 ):
     number = make_number(account)
     agent = make_voice_agent(account)
-    response = admin_client.post(
+    response = staff_client.post(
         f"/admin/numbers_app/phonenumber/{number.pk}/change/",
         {"provider": "twilio", "status": "inactive", "voice_agent": agent.pk, "text_agent": "", "trunk": ""},
     )
@@ -480,16 +443,16 @@ def test_a_view_only_staff_user_never_sees_the_trunk_password(client, django_use
     client.force_login(viewer)
     response = client.get(f"/admin/numbers_app/siptrunk/{digest_trunk.pk}/change/")
     assert response.status_code == 200
-    assert PASSWORD not in html(response)
+    assert TRUNK_PASSWORD not in html(response)
 
 
 def test_deleting_selected_trunks_unassigns_their_numbers_through_the_service(
-    admin_client, account, make_number, make_trunk
+    staff_client, account, make_number, make_trunk
 ):
     trunk = make_trunk(account)
     number = make_number(account, trunk=trunk)
     before = number.updated_at
-    response = admin_client.post(
+    response = staff_client.post(
         "/admin/numbers_app/siptrunk/",
         {"action": "delete_selected", "_selected_action": [trunk.pk], "post": "yes"},
     )

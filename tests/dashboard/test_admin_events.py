@@ -8,17 +8,10 @@ from django.test import Client
 from numbers_app import services
 from numbers_app.models import NumberEvent, PhoneNumber
 from tests.audit import TEST_ACTOR, events_of
-
-from .pages import html
+from tests.helpers import html
 
 STAFF = ("user", "root", "admin")
 NUMBERS = "/admin/numbers_app/phonenumber/"
-
-
-@pytest.fixture
-def admin_client(client, django_user_model):
-    client.force_login(django_user_model.objects.create_superuser(username="root", password="x", email="r@x.io"))
-    return client
 
 
 def named(related) -> dict:
@@ -54,8 +47,8 @@ def change_data(number: PhoneNumber, **changes) -> dict:
 # --- numbers --------------------------------------------------------------------------------
 
 
-def test_changing_a_numbers_status_records_deactivated_by_the_staff_user(admin_client, number):
-    response = admin_client.post(f"{NUMBERS}{number.pk}/change/", change_data(number, status="inactive"))
+def test_changing_a_numbers_status_records_deactivated_by_the_staff_user(staff_client, number):
+    response = staff_client.post(f"{NUMBERS}{number.pk}/change/", change_data(number, status="inactive"))
 
     assert response.status_code == 302, html(response)
     number.refresh_from_db()
@@ -68,11 +61,11 @@ def test_changing_a_numbers_status_records_deactivated_by_the_staff_user(admin_c
 
 
 def test_changing_several_fields_records_one_event_per_changed_field(
-    admin_client, account, number, sales, make_voice_agent, make_trunk
+    staff_client, account, number, sales, make_voice_agent, make_trunk
 ):
     support, edge = make_voice_agent(account, "Support"), make_trunk(account, "Edge")
 
-    response = admin_client.post(
+    response = staff_client.post(
         f"{NUMBERS}{number.pk}/change/",
         change_data(number, provider="twilio", voice_agent=str(support.pk), trunk=str(edge.pk)),
     )
@@ -85,17 +78,17 @@ def test_changing_several_fields_records_one_event_per_changed_field(
     ]
 
 
-def test_saving_a_number_unchanged_records_nothing(admin_client, number):
-    response = admin_client.post(f"{NUMBERS}{number.pk}/change/", change_data(number))
+def test_saving_a_number_unchanged_records_nothing(staff_client, number):
+    response = staff_client.post(f"{NUMBERS}{number.pk}/change/", change_data(number))
 
     assert response.status_code == 302, html(response)
     assert [row[0] for row in events_of(number.pk)] == ["created"]
 
 
-def test_a_refused_change_records_nothing(admin_client, number, other_account, make_voice_agent):
+def test_a_refused_change_records_nothing(staff_client, number, other_account, make_voice_agent):
     theirs = make_voice_agent(other_account, "Globex voice")
 
-    response = admin_client.post(
+    response = staff_client.post(
         f"{NUMBERS}{number.pk}/change/", change_data(number, status="inactive", voice_agent=str(theirs.pk))
     )
 
@@ -103,8 +96,8 @@ def test_a_refused_change_records_nothing(admin_client, number, other_account, m
     assert [row[0] for row in events_of(number.pk)] == ["created"]
 
 
-def test_adding_a_number_records_created_by_the_staff_user(admin_client, account, sales):
-    response = admin_client.post(
+def test_adding_a_number_records_created_by_the_staff_user(staff_client, account, sales):
+    response = staff_client.post(
         f"{NUMBERS}add/",
         {
             "account": str(account.pk),
@@ -126,13 +119,13 @@ def test_adding_a_number_records_created_by_the_staff_user(admin_client, account
 
 
 def test_delete_selected_records_each_numbers_state_by_the_staff_user(
-    admin_client, account, other_account, number, sales
+    staff_client, account, other_account, number, sales
 ):
     theirs = services.number_create(actor=TEST_ACTOR, account=other_account, number="+14155550199")
     kept = services.number_create(actor=TEST_ACTOR, account=account, number="+14155550124")
     services.number_set_status(actor=TEST_ACTOR, number=theirs, active=False)
 
-    response = admin_client.post(
+    response = staff_client.post(
         NUMBERS, {"action": "delete_selected", "_selected_action": [number.pk, theirs.pk], "post": "yes"}
     )
 
@@ -149,16 +142,16 @@ def test_delete_selected_records_each_numbers_state_by_the_staff_user(
     assert [row[0] for row in events_of(kept.pk)] == ["created"]
 
 
-def test_the_delete_confirmation_page_records_nothing(admin_client, number):
-    response = admin_client.post(NUMBERS, {"action": "delete_selected", "_selected_action": [number.pk]})
+def test_the_delete_confirmation_page_records_nothing(staff_client, number):
+    response = staff_client.post(NUMBERS, {"action": "delete_selected", "_selected_action": [number.pk]})
 
     assert response.status_code == 200
     assert PhoneNumber.objects.filter(pk=number.pk).exists()
     assert [row[0] for row in events_of(number.pk)] == ["created"]
 
 
-def test_deleting_one_number_from_its_page_records_deleted(admin_client, number, sales):
-    response = admin_client.post(f"{NUMBERS}{number.pk}/delete/", {"post": "yes"})
+def test_deleting_one_number_from_its_page_records_deleted(staff_client, number, sales):
+    response = staff_client.post(f"{NUMBERS}{number.pk}/delete/", {"post": "yes"})
 
     assert response.status_code == 302
     assert not PhoneNumber.objects.filter(pk=number.pk).exists()
@@ -172,7 +165,7 @@ def test_deleting_one_number_from_its_page_records_deleted(admin_client, number,
         ("activate", "inactive", ("activated", "inactive", "active")),
     ],
 )
-def test_the_status_actions_record_each_changed_number(admin_client, account, action, start, recorded):
+def test_the_status_actions_record_each_changed_number(staff_client, account, action, start, recorded):
     changes = [services.number_create(actor=TEST_ACTOR, account=account, number=f"+1415555010{i}") for i in range(2)]
     already = services.number_create(actor=TEST_ACTOR, account=account, number="+14155550109")
     for n in changes:
@@ -180,7 +173,7 @@ def test_the_status_actions_record_each_changed_number(admin_client, account, ac
     services.number_update(actor=TEST_ACTOR, number=already, status=recorded[2])
     before = NumberEvent.objects.count()
 
-    response = admin_client.post(
+    response = staff_client.post(
         NUMBERS, {"action": action, "_selected_action": [n.pk for n in (*changes, already)]}, follow=True
     )
 
@@ -195,11 +188,11 @@ def test_the_status_actions_record_each_changed_number(admin_client, account, ac
 # --- agents and trunks ------------------------------------------------------------------------
 
 
-def test_renaming_a_voice_agent_records_renamed_on_each_of_its_numbers(admin_client, account, number, sales):
+def test_renaming_a_voice_agent_records_renamed_on_each_of_its_numbers(staff_client, account, number, sales):
     second = services.number_create(actor=TEST_ACTOR, account=account, number="+14155550124", voice_agent=sales)
     idle = services.number_create(actor=TEST_ACTOR, account=account, number="+14155550125")
 
-    response = admin_client.post(
+    response = staff_client.post(
         f"/admin/agents_app/voiceagent/{sales.pk}/change/", {"name": "Support", "description": "Renamed"}
     )
 
@@ -212,8 +205,8 @@ def test_renaming_a_voice_agent_records_renamed_on_each_of_its_numbers(admin_cli
     assert [row[0] for row in events_of(idle.pk)] == ["created"]
 
 
-def test_changing_only_an_agents_description_records_nothing(admin_client, number, sales):
-    response = admin_client.post(
+def test_changing_only_an_agents_description_records_nothing(staff_client, number, sales):
+    response = staff_client.post(
         f"/admin/agents_app/voiceagent/{sales.pk}/change/", {"name": "Sales", "description": "New words"}
     )
 
@@ -221,11 +214,11 @@ def test_changing_only_an_agents_description_records_nothing(admin_client, numbe
     assert [row[0] for row in events_of(number.pk)] == ["created"]
 
 
-def test_renaming_a_text_agent_records_renamed_on_its_numbers(admin_client, account, make_text_agent):
+def test_renaming_a_text_agent_records_renamed_on_its_numbers(staff_client, account, make_text_agent):
     chat = make_text_agent(account, "Chat")
     number = services.number_create(actor=TEST_ACTOR, account=account, number="+14155550123", text_agent=chat)
 
-    response = admin_client.post(f"/admin/agents_app/textagent/{chat.pk}/change/", {"name": "SMS", "description": ""})
+    response = staff_client.post(f"/admin/agents_app/textagent/{chat.pk}/change/", {"name": "SMS", "description": ""})
 
     assert response.status_code == 302, html(response)
     assert events_of(number.pk)[-1] == (
@@ -237,8 +230,8 @@ def test_renaming_a_text_agent_records_renamed_on_its_numbers(admin_client, acco
     )
 
 
-def test_deleting_a_voice_agent_records_unassigned_on_its_numbers(admin_client, number, sales):
-    response = admin_client.post(f"/admin/agents_app/voiceagent/{sales.pk}/delete/", {"post": "yes"})
+def test_deleting_a_voice_agent_records_unassigned_on_its_numbers(staff_client, number, sales):
+    response = staff_client.post(f"/admin/agents_app/voiceagent/{sales.pk}/delete/", {"post": "yes"})
 
     assert response.status_code == 302
     number.refresh_from_db()
@@ -246,11 +239,11 @@ def test_deleting_a_voice_agent_records_unassigned_on_its_numbers(admin_client, 
     assert events_of(number.pk)[-1] == ("unassigned", "voice_agent", named(sales), None, *STAFF)
 
 
-def test_deleting_selected_trunks_records_unassigned_on_their_numbers(admin_client, account, make_trunk):
+def test_deleting_selected_trunks_records_unassigned_on_their_numbers(staff_client, account, make_trunk):
     edge = make_trunk(account, "Edge")
     number = services.number_create(actor=TEST_ACTOR, account=account, number="+14155550123", trunk=edge)
 
-    response = admin_client.post(
+    response = staff_client.post(
         "/admin/numbers_app/siptrunk/", {"action": "delete_selected", "_selected_action": [edge.pk], "post": "yes"}
     )
 
@@ -258,11 +251,11 @@ def test_deleting_selected_trunks_records_unassigned_on_their_numbers(admin_clie
     assert events_of(number.pk)[-1] == ("unassigned", "trunk", named(edge), None, *STAFF)
 
 
-def test_renaming_a_trunk_records_renamed_on_its_numbers(admin_client, account, make_trunk):
+def test_renaming_a_trunk_records_renamed_on_its_numbers(staff_client, account, make_trunk):
     edge = make_trunk(account, "Edge")
     number = services.number_create(actor=TEST_ACTOR, account=account, number="+14155550123", trunk=edge)
 
-    response = admin_client.post(
+    response = staff_client.post(
         f"/admin/numbers_app/siptrunk/{edge.pk}/change/",
         {
             "name": "Edge EU",
@@ -286,8 +279,8 @@ def test_renaming_a_trunk_records_renamed_on_its_numbers(admin_client, account, 
     )
 
 
-def test_admin_changes_show_on_the_accounts_activity_page(admin_client, owner, number):
-    admin_client.post(f"{NUMBERS}{number.pk}/change/", change_data(number, status="inactive"))
+def test_admin_changes_show_on_the_accounts_activity_page(staff_client, owner, number):
+    staff_client.post(f"{NUMBERS}{number.pk}/change/", change_data(number, status="inactive"))
     operator = Client()
     operator.force_login(owner)
 

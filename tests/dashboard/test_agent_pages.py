@@ -2,15 +2,13 @@
 numbers count, create, edit, delete with a confirmation that says how many numbers will be
 unassigned. The same pages serve both kinds."""
 
-import re
 from dataclasses import dataclass
 
 import pytest
 from django.test import Client
 
 from agents_app.models import TextAgent, VoiceAgent
-
-from .pages import assert_login_redirect, flashes, html
+from tests.helpers import assert_login_redirect, field_errors, flashes, html
 
 
 @dataclass
@@ -38,11 +36,6 @@ def kind(request) -> Kind:
 @pytest.fixture
 def make_agent(request, kind):
     return request.getfixturevalue(kind.factory)
-
-
-def field_errors(response, field: str) -> list[str]:
-    match = re.search(rf'<ul class="errorlist" id="id_{field}_errors">(.*?)</ul>', html(response), re.S)
-    return re.findall(r"<li>(.*?)</li>", match.group(1)) if match else []
 
 
 def rows(response) -> list[str]:

@@ -14,19 +14,20 @@ from numbers_app import import_jobs, imports
 from numbers_app.audit import EventLog
 from numbers_app.models import ImportJob, ImportJobRow, NumberEvent, PhoneNumber
 from tests.audit import events_of
-
-from .pages import assert_login_redirect, flashes, html
+from tests.contract import E164_MESSAGE
+from tests.helpers import (
+    IMPORT_HEADER,
+    MIXED_CSV,
+    assert_login_redirect,
+    assert_mixed_import_applied,
+    assert_mixed_import_not_applied,
+    field_errors,
+    flashes,
+    html,
+)
 
 URL = "/numbers/import/"
-HEADER = "number,provider,voice_agent,text_agent,trunk,status\n"
 COLUMNS = "number,provider,voice_agent,text_agent,trunk,status"
-E164_MESSAGE = "Enter a phone number in E.164 format, e.g. +15551234567."
-MIXED = (
-    HEADER + "+1 (415) 555-0100,twilio,Sales,,Edge,\n"
-    "+15550000001,,,,,inactive\n"
-    "+15550000002,manual,,,,active\n"
-    "not-a-number,,,,,\n"
-)
 MIXED_ROWS = [
     ("2", "+14155550100", "create", "twilio, active, voice agent Sales, trunk Edge"),
     ("3", "+15550000001", "update", "status: active → inactive; trunk: Edge → none"),
@@ -45,7 +46,7 @@ def upload(client, content: str | bytes, name: str = "numbers.csv"):
 
 
 def numbers_csv(count: int, start: int = 0) -> str:
-    return HEADER + "".join(f"+1415555{index:04d},,,,,\n" for index in range(start, start + count))
+    return IMPORT_HEADER + "".join(f"+1415555{index:04d},,,,,\n" for index in range(start, start + count))
 
 
 def table_rows(response) -> list[tuple[str, str, str, str]]:
@@ -64,31 +65,10 @@ def totals(response) -> list[tuple[str, str]]:
     return re.findall(r"<strong>(\d+)</strong> ([^<]+?)</a>", html(response))
 
 
-def field_errors(response) -> list[str]:
-    match = re.search(r'<ul class="errorlist" id="id_file_errors">(.*?)</ul>', html(response), re.S)
-    return [html_lib.unescape(error) for error in re.findall(r"<li>(.*?)</li>", match.group(1))] if match else []
-
-
 @pytest.fixture
-def owner_client(client, owner):
-    client.force_login(owner)
-    return client
-
-
-@pytest.fixture
-def setup(account, make_number, make_voice_agent, make_trunk):
-    """Sales and Edge, a number on Edge (+15550000001) and an untouched one (+15550000002)."""
-    sales = make_voice_agent(account, "Sales")
-    edge = make_trunk(account, "Edge")
-    on_edge = make_number(account, "+15550000001", trunk=edge)
-    plain = make_number(account, "+15550000002")
-    return sales, edge, on_edge, plain
-
-
-@pytest.fixture
-def checked_job(owner_client, setup) -> ImportJob:
-    """The owner's upload of MIXED, its dry run done."""
-    response = upload(owner_client, MIXED, "mixed.csv")
+def checked_job(owner_client, mixed_import) -> ImportJob:
+    """The owner's upload of MIXED_CSV, its dry run done."""
+    response = upload(owner_client, MIXED_CSV, "mixed.csv")
     assert response.status_code == 302
     return ImportJob.objects.get()
 
@@ -97,10 +77,10 @@ def checked_job(owner_client, setup) -> ImportJob:
 
 
 def test_anonymous_visitors_are_sent_to_sign_in_on_every_import_url(client, account):
-    job = ImportJob.objects.create(account=account, filename="x.csv", content=MIXED, state="checked")
+    job = ImportJob.objects.create(account=account, filename="x.csv", content=MIXED_CSV, state="checked")
 
     assert_login_redirect(client.get(URL), URL)
-    assert_login_redirect(upload(client, MIXED), URL)
+    assert_login_redirect(upload(client, MIXED_CSV), URL)
     assert_login_redirect(client.get(job_url(job)), job_url(job))
     for action in ("apply", "recheck"):
         assert_login_redirect(client.post(job_url(job, action)), job_url(job, action))
@@ -190,10 +170,8 @@ def test_the_upload_form_renders_with_the_accounts_recent_imports(owner_client, 
     assert "alice" in body
 
 
-def test_an_upload_shows_its_dry_run_and_writes_nothing(owner_client, setup):
-    _, edge, on_edge, _ = setup
-
-    response = upload(owner_client, MIXED, "mixed.csv")
+def test_an_upload_shows_its_dry_run_and_writes_nothing(owner_client, mixed_import):
+    response = upload(owner_client, MIXED_CSV, "mixed.csv")
 
     assert response.status_code == 302
     job = ImportJob.objects.get()
@@ -216,15 +194,10 @@ def test_an_upload_shows_its_dry_run_and_writes_nothing(owner_client, setup):
     assert (job.state, job.filename, job.total_rows) == ("checked", "mixed.csv", 4)
     assert job.totals == {"create": 1, "update": 1, "unchanged": 1, "error": 1}
     assert job.created_by.username == "alice"
-    assert not PhoneNumber.objects.filter(number="+14155550100").exists()
-    on_edge.refresh_from_db()
-    assert (on_edge.status, on_edge.trunk) == ("active", edge)
-    assert not NumberEvent.objects.exists()
+    assert_mixed_import_not_applied(mixed_import)
 
 
-def test_applying_writes_the_numbers_and_shows_the_result(owner_client, checked_job, setup, account):
-    sales, edge, on_edge, plain = setup
-
+def test_applying_writes_the_numbers_and_shows_the_result(owner_client, checked_job, mixed_import, account):
     response = owner_client.post(job_url(checked_job, "apply"))
 
     assert response.status_code == 302
@@ -245,32 +218,7 @@ def test_applying_writes_the_numbers_and_shows_the_result(owner_client, checked_
     checked_job.refresh_from_db()
     assert checked_job.state == "imported"
     assert checked_job.content == ""
-    created = PhoneNumber.objects.get(number="+14155550100")
-    assert created.account == account
-    assert (created.provider, created.status, created.voice_agent, created.trunk) == ("twilio", "active", sales, edge)
-    on_edge.refresh_from_db()
-    assert (on_edge.status, on_edge.trunk) == ("inactive", None)
-    user = ("user", "alice", "import")
-    assert events_of(created.pk) == [
-        (
-            "created",
-            "",
-            None,
-            {
-                "status": "active",
-                "provider": "twilio",
-                "voice_agent": {"id": sales.pk, "name": "Sales"},
-                "text_agent": None,
-                "trunk": {"id": edge.pk, "name": "Edge"},
-            },
-            *user,
-        )
-    ]
-    assert events_of(on_edge.pk) == [
-        ("deactivated", "status", "active", "inactive", *user),
-        ("unassigned", "trunk", {"id": edge.pk, "name": "Edge"}, None, *user),
-    ]
-    assert events_of(plain.pk) == []
+    assert_mixed_import_applied(account, mixed_import, ("user", "alice", "import"))
 
 
 def test_applying_twice_is_refused_the_second_time(owner_client, checked_job):
@@ -288,8 +236,8 @@ def test_applying_twice_is_refused_the_second_time(owner_client, checked_job):
     assert ImportJobRow.objects.filter(job=checked_job, phase="import").count() == 4
 
 
-def test_a_job_with_nothing_to_apply_offers_no_import_button(owner_client, setup):
-    upload(owner_client, HEADER + "+15550000002,,,,,\nnope,,,,,\n")
+def test_a_job_with_nothing_to_apply_offers_no_import_button(owner_client, mixed_import):
+    upload(owner_client, IMPORT_HEADER + "+15550000002,,,,,\nnope,,,,,\n")
     job = ImportJob.objects.get()
 
     response = owner_client.get(job_url(job))
@@ -316,14 +264,18 @@ def test_a_job_with_nothing_to_apply_offers_no_import_button(owner_client, setup
             b"number,phone\n+14155550100,x\n",
             "Unknown column(s): phone. The columns are: " + COLUMNS + ".",
         ),
-        ("latin1.csv", (HEADER + "+14155550100,,Café,,,\n").encode("latin-1"), "The file must be UTF-8 text (CSV)."),
+        (
+            "latin1.csv",
+            (IMPORT_HEADER + "+14155550100,,Café,,,\n").encode("latin-1"),
+            "The file must be UTF-8 text (CSV).",
+        ),
     ],
 )
 def test_an_invalid_file_is_refused_on_the_upload_page(owner_client, account, name, content, error):
     response = upload(owner_client, content, name)
 
     assert response.status_code == 200
-    assert field_errors(response) == [error]
+    assert field_errors(response, "file") == [error]
     assert not ImportJob.objects.exists()
     assert not PhoneNumber.objects.exists()
 
@@ -335,7 +287,7 @@ def test_a_file_over_the_size_limit_is_refused(owner_client, account, settings):
     response = upload(owner_client, content)
 
     assert response.status_code == 200
-    assert field_errors(response) == ["The file is larger than 2.0\xa0MB."]
+    assert field_errors(response, "file") == ["The file is larger than 2.0\xa0MB."]
     assert not ImportJob.objects.exists()
     assert not PhoneNumber.objects.exists()
 
@@ -346,7 +298,7 @@ def test_the_size_limit_message_states_a_limit_under_a_megabyte(owner_client, ac
     response = upload(owner_client, numbers_csv(10))
 
     assert response.status_code == 200
-    [error] = field_errors(response)
+    [error] = field_errors(response, "file")
     assert error.startswith("The file is larger than ")
     assert "0 MB" not in error
     assert not ImportJob.objects.exists()
@@ -375,7 +327,9 @@ def test_an_unknown_outcome_shows_every_row(owner_client, checked_job):
 
 def test_rows_are_listed_in_file_order(owner_client, account, make_number):
     make_number(account, "+14155550003")
-    text = HEADER + "+14155550009,,,,,\nbad,,,,,\n+14155550003,,,,,inactive\n+14155550001,,,,,\n+14155550009,,,,,\n"
+    text = (
+        IMPORT_HEADER + "+14155550009,,,,,\nbad,,,,,\n+14155550003,,,,,inactive\n+14155550001,,,,,\n+14155550009,,,,,\n"
+    )
     upload(owner_client, text)
     job = ImportJob.objects.get()
 

@@ -5,8 +5,7 @@ import pytest
 from django.contrib.auth import SESSION_KEY
 
 from kalem_site.accounts.services import token_create
-
-from .pages import assert_login_redirect, html
+from tests.helpers import assert_login_redirect, html
 
 
 def test_the_login_page_shows_the_username_and_password_fields(client, db):

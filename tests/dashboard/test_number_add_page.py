@@ -1,36 +1,15 @@
 """/numbers/add/: the "Add number" form, with the API's validation and messages shown next
 to their fields; success goes back to the list with a flash message."""
 
-import re
-
 import pytest
 from django.test import Client
 
 from numbers_app.models import PhoneNumber
-
-from .pages import assert_login_redirect, flashes, html
+from tests.contract import E164_MESSAGE
+from tests.helpers import assert_login_redirect, field_errors, flashes, html
 
 URL = "/numbers/add/"
-E164_MESSAGE = "Enter a phone number in E.164 format, e.g. +15551234567."
 DUPLICATE_MESSAGE = "This number is already registered."
-
-
-def field_errors(response, field: str) -> list[str]:
-    """The errors rendered inside the field's own block, right under its input."""
-    body = html(response)
-    match = re.search(
-        rf'<div class="field has-error">\s*<label for="id_{field}">[^<]*</label>\s*<[^>]+name="{field}".*?'
-        rf'<ul class="errorlist" id="id_{field}_errors">(.*?)</ul>',
-        body,
-        re.S,
-    )
-    return re.findall(r"<li>(.*?)</li>", match.group(1)) if match else []
-
-
-@pytest.fixture
-def owner_client(client, owner):
-    client.force_login(owner)
-    return client
 
 
 def test_the_form_offers_the_accounts_agents_and_trunks_only(

@@ -6,16 +6,9 @@ import pytest
 from django.test import Client
 
 from numbers_app.models import PhoneNumber
-
-from .pages import assert_login_redirect, flashes, html
+from tests.helpers import assert_login_redirect, flashes, html
 
 URL = "/numbers/bulk/"
-
-
-@pytest.fixture
-def owner_client(client, owner):
-    client.force_login(owner)
-    return client
 
 
 @pytest.fixture

@@ -4,8 +4,7 @@ import pytest
 from django.test import Client
 
 from numbers_app.models import PhoneNumber
-
-from .pages import assert_login_redirect, flashes, html
+from tests.helpers import assert_login_redirect, flashes, html
 
 
 @pytest.fixture

@@ -1,18 +1,10 @@
 """/numbers/<id>/: the number's details and its edit form (status, provider, agents, trunk)."""
 
-import re
-
 import pytest
 from django.test import Client
 
 from numbers_app.models import PhoneNumber
-
-from .pages import assert_login_redirect, flashes, html
-
-
-def field_errors(response, field: str) -> list[str]:
-    match = re.search(rf'<ul class="errorlist" id="id_{field}_errors">(.*?)</ul>', html(response), re.S)
-    return re.findall(r"<li>(.*?)</li>", match.group(1)) if match else []
+from tests.helpers import assert_login_redirect, field_errors, flashes, html
 
 
 @pytest.fixture

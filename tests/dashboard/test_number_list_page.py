@@ -8,8 +8,7 @@ import pytest
 
 from agents_app.models import TextAgent, VoiceAgent
 from numbers_app.models import PhoneNumber, SipTrunk
-
-from .pages import assert_login_redirect, fill_account, html
+from tests.helpers import assert_login_redirect, fill_account, html
 
 
 def listed(response) -> list[str]:

@@ -4,7 +4,7 @@ changes nothing), CSRF-protected, 404 for another account's number."""
 import pytest
 from django.test import Client
 
-from .pages import assert_login_redirect, flashes
+from tests.helpers import assert_login_redirect, flashes
 
 
 @pytest.fixture

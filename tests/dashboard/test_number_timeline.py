@@ -10,8 +10,7 @@ from kalem_site.actors import Actor
 from numbers_app import services
 from numbers_app.models import NumberEvent, PhoneNumber
 from tests.audit import TEST_ACTOR, events_of
-
-from .pages import flashes, html
+from tests.helpers import flashes, html
 
 MORE_LINK = "All of this number's activity →"
 

@@ -10,8 +10,7 @@ from django.utils import timezone
 
 from kalem_site.accounts.models import ApiToken, hash_token
 from kalem_site.accounts.services import token_create
-
-from .pages import assert_login_redirect, flashes, html
+from tests.helpers import assert_login_redirect, field_errors, flashes, html
 
 URL = "/settings/tokens/"
 
@@ -26,11 +25,6 @@ def token_row(response, name: str) -> str:
     match = re.search(rf'<tr data-token="{re.escape(name)}">(.*?)</tr>', html(response), re.S)
     assert match, f"no row for {name}"
     return match.group(1)
-
-
-def field_errors(response, field: str) -> list[str]:
-    match = re.search(rf'<ul class="errorlist" id="id_{field}_errors">(.*?)</ul>', html(response), re.S)
-    return re.findall(r"<li>(.*?)</li>", match.group(1)) if match else []
 
 
 def api_status(plaintext: str) -> int:

@@ -8,10 +8,7 @@ import pytest
 from django.test import Client
 
 from numbers_app.models import SipTrunk
-
-from .pages import assert_login_redirect, flashes, html
-
-PASSWORD = "Tr0ub4dor&3-never-shown"
+from tests.helpers import TRUNK_PASSWORD, assert_login_redirect, field_errors, flashes, html, trunk_form_data
 
 INBOUND_IP = {"name": "Main", "direction": "inbound", "auth_type": "ip", "host": "10.0.0.1", "port": "5060"}
 DIGEST = {
@@ -19,48 +16,14 @@ DIGEST = {
     "direction": "outbound",
     "auth_type": "digest",
     "username": "kalem_out",
-    "password": PASSWORD,
+    "password": TRUNK_PASSWORD,
     "outbound_server": "sip.carrier.example:5060",
     "port": "5060",
 }
 
 
-def form_data(trunk: SipTrunk, **changes) -> dict:
-    """What the edit form posts back for this trunk (the password field starts empty)."""
-    data = {
-        "name": trunk.name,
-        "direction": trunk.direction,
-        "auth_type": trunk.auth_type,
-        "host": trunk.host,
-        "port": str(trunk.port),
-        "username": trunk.username,
-        "password": "",
-        "outbound_server": trunk.outbound_server,
-    }
-    return {**data, **changes}
-
-
-def field_errors(response, field: str) -> list[str]:
-    match = re.search(rf'<ul class="errorlist" id="id_{field}_errors">(.*?)</ul>', html(response), re.S)
-    return re.findall(r"<li>(.*?)</li>", match.group(1)) if match else []
-
-
 def rows(response) -> list[str]:
     return [trunk.name for trunk in response.context["page"].object_list]
-
-
-@pytest.fixture
-def digest_trunk(account, make_trunk) -> SipTrunk:
-    return make_trunk(
-        account,
-        "Carrier",
-        direction="outbound",
-        auth_type="digest",
-        host="",
-        username="kalem_out",
-        password=PASSWORD,
-        outbound_server="sip.carrier.example:5060",
-    )
 
 
 # --- list ------------------------------------------------------------------------------------
@@ -82,7 +45,7 @@ def test_the_list_shows_each_trunk_with_its_numbers_count_and_a_link_to_them(
     assert f'<a href="/numbers/?trunk_id={main.pk}">3</a>' in body
     assert f'<a href="/numbers/?trunk_id={digest_trunk.pk}">0</a>' in body
     assert "sip.carrier.example:5060" in body
-    assert PASSWORD not in body
+    assert TRUNK_PASSWORD not in body
 
 
 def test_a_teammate_sees_the_same_trunks(client, teammate, account, make_trunk):
@@ -201,7 +164,7 @@ def test_creating_a_digest_trunk_stores_the_password(client, owner, account):
 
     assert response.status_code == 302
     trunk = SipTrunk.objects.get()
-    assert (trunk.username, trunk.password) == ("kalem_out", PASSWORD)
+    assert (trunk.username, trunk.password) == ("kalem_out", TRUNK_PASSWORD)
 
 
 def test_the_trunk_rules_are_errors_next_to_their_fields(client, owner):
@@ -221,7 +184,7 @@ def test_a_form_sent_back_with_errors_does_not_echo_the_password(client, owner):
 
     assert response.status_code == 200
     assert field_errors(response, "username") == ["A username is required for digest authentication."]
-    assert PASSWORD not in html(response)
+    assert TRUNK_PASSWORD not in html(response)
     assert not SipTrunk.objects.exists()
 
 
@@ -237,7 +200,7 @@ def test_the_edit_page_never_shows_the_password(client, owner, digest_trunk):
     body = html(response)
     assert "Edit Carrier" in body
     assert 'value="kalem_out"' in body
-    assert PASSWORD not in body
+    assert TRUNK_PASSWORD not in body
     assert re.search(r'<input type="password" name="password"[^>]*>', body)
     assert 'name="password" value' not in body
     assert f'href="/numbers/?trunk_id={digest_trunk.pk}"' in body
@@ -257,24 +220,24 @@ def test_no_dashboard_page_shows_the_password(client, owner, account, digest_tru
     ):
         response = client.get(path)
         assert response.status_code == 200, path
-        assert PASSWORD not in html(response), path
+        assert TRUNK_PASSWORD not in html(response), path
 
 
 def test_an_empty_password_on_edit_keeps_the_current_one(client, owner, digest_trunk):
     client.force_login(owner)
 
-    response = client.post(f"/trunks/{digest_trunk.pk}/", form_data(digest_trunk, name="Carrier EU"))
+    response = client.post(f"/trunks/{digest_trunk.pk}/", trunk_form_data(digest_trunk, name="Carrier EU"))
 
     assert response.status_code == 302
     assert flashes(response) == ["SIP trunk Carrier EU saved."]
     digest_trunk.refresh_from_db()
-    assert (digest_trunk.name, digest_trunk.password) == ("Carrier EU", PASSWORD)
+    assert (digest_trunk.name, digest_trunk.password) == ("Carrier EU", TRUNK_PASSWORD)
 
 
 def test_a_filled_password_on_edit_replaces_it(client, owner, digest_trunk):
     client.force_login(owner)
 
-    response = client.post(f"/trunks/{digest_trunk.pk}/", form_data(digest_trunk, password="n3w-Pa55"))
+    response = client.post(f"/trunks/{digest_trunk.pk}/", trunk_form_data(digest_trunk, password="n3w-Pa55"))
 
     assert response.status_code == 302
     digest_trunk.refresh_from_db()
@@ -285,7 +248,7 @@ def test_switching_to_digest_without_a_password_is_an_error(client, owner, accou
     trunk = make_trunk(account, "Main")
     client.force_login(owner)
 
-    response = client.post(f"/trunks/{trunk.pk}/", form_data(trunk, auth_type="digest", username="kalem"))
+    response = client.post(f"/trunks/{trunk.pk}/", trunk_form_data(trunk, auth_type="digest", username="kalem"))
 
     assert response.status_code == 200
     assert field_errors(response, "password") == ["A password is required for digest authentication."]
@@ -297,7 +260,7 @@ def test_a_teammate_can_edit_the_accounts_trunk(client, teammate, account, make_
     trunk = make_trunk(account, "Main")
     client.force_login(teammate)
 
-    response = client.post(f"/trunks/{trunk.pk}/", form_data(trunk, port="5070"))
+    response = client.post(f"/trunks/{trunk.pk}/", trunk_form_data(trunk, port="5070"))
 
     assert response.status_code == 302
     trunk.refresh_from_db()
@@ -308,7 +271,7 @@ def test_an_out_of_range_port_is_an_error_next_to_it(client, owner, account, mak
     trunk = make_trunk(account, "Main")
     client.force_login(owner)
 
-    response = client.post(f"/trunks/{trunk.pk}/", form_data(trunk, port="70000"))
+    response = client.post(f"/trunks/{trunk.pk}/", trunk_form_data(trunk, port="70000"))
 
     assert response.status_code == 200
     assert field_errors(response, "port") == ["Ensure this value is less than or equal to 65535."]
@@ -374,7 +337,7 @@ def test_the_outsider_gets_404_on_the_edit_and_delete_pages_and_changes_nothing(
 
     responses = [
         client.get(f"/trunks/{digest_trunk.pk}/"),
-        client.post(f"/trunks/{digest_trunk.pk}/", form_data(digest_trunk, name="Hijacked", password="x")),
+        client.post(f"/trunks/{digest_trunk.pk}/", trunk_form_data(digest_trunk, name="Hijacked", password="x")),
         client.get(f"/trunks/{digest_trunk.pk}/delete/"),
         client.post(f"/trunks/{digest_trunk.pk}/delete/"),
     ]
@@ -382,7 +345,7 @@ def test_the_outsider_gets_404_on_the_edit_and_delete_pages_and_changes_nothing(
     assert [r.status_code for r in responses] == [404, 404, 404, 404]
     assert all("Carrier" not in html(r) and "kalem_out" not in html(r) for r in responses)
     digest_trunk.refresh_from_db()
-    assert (digest_trunk.name, digest_trunk.password) == ("Carrier", PASSWORD)
+    assert (digest_trunk.name, digest_trunk.password) == ("Carrier", TRUNK_PASSWORD)
     number.refresh_from_db()
     assert number.trunk_id == digest_trunk.pk
 
@@ -402,7 +365,7 @@ def test_posts_without_the_csrf_token_are_refused(owner, account, make_trunk):
     csrf_client.force_login(owner)
 
     create = csrf_client.post("/trunks/add/", {**INBOUND_IP, "name": "New"})
-    edit = csrf_client.post(f"/trunks/{trunk.pk}/", form_data(trunk, name="Renamed"))
+    edit = csrf_client.post(f"/trunks/{trunk.pk}/", trunk_form_data(trunk, name="Renamed"))
     delete = csrf_client.post(f"/trunks/{trunk.pk}/delete/")
 
     assert (create.status_code, edit.status_code, delete.status_code) == (403, 403, 403)

@@ -1,33 +1,18 @@
 """GET /api/v1/events — the account's activity: every change to its numbers, newest first,
 with filters; and the events that changes to agents, trunks and many numbers at once write."""
 
-from contextlib import contextmanager
 from datetime import UTC, datetime
 
 import pytest
-from django.db import connection
-from django.test.utils import CaptureQueriesContext
 
 from kalem_site.actors import Actor
 from numbers_app import services
 from numbers_app.models import NumberEvent, PhoneNumber
 from tests.audit import OWNER_TOKEN, TEST_ACTOR, events_of
-from tests.contract import EVENT_KEYS
-
-from .contract import NUMBERS_URL, assert_error, assert_validation_error, number_url
+from tests.contract import EVENT_KEYS, NUMBERS_URL, number_url
+from tests.helpers import assert_error, assert_validation_error, create_number, put_number, queries
 
 URL = "/api/v1/events"
-
-
-def create(api, number: str, **fields) -> int:
-    response = api.post(NUMBERS_URL, {"number": number, **fields}, format="json")
-    assert response.status_code == 201, response.json()
-    return response.json()["id"]
-
-
-def put(api, pk: int, body: dict) -> None:
-    response = api.put(number_url(pk), body, format="json")
-    assert response.status_code == 200, response.json()
 
 
 def listed(api, path: str = URL, params: dict | None = None) -> list[dict]:
@@ -52,9 +37,9 @@ def named(agent) -> dict:
 def two_numbers(api) -> tuple[int, int]:
     """Two numbers of the account: +14155550123 (created, then deactivated) and
     +14155550124 (created)."""
-    first = create(api, "+14155550123")
-    second = create(api, "+14155550124")
-    put(api, first, {"status": "inactive"})
+    first = create_number(api, "+14155550123")
+    second = create_number(api, "+14155550124")
+    put_number(api, first, {"status": "inactive"})
     return first, second
 
 
@@ -80,8 +65,8 @@ def test_it_lists_the_accounts_events_newest_first(api, two_numbers):
 
 
 def test_another_accounts_events_never_appear(api, outsider_api, two_numbers):
-    theirs = create(outsider_api, "+14155550199")
-    put(outsider_api, theirs, {"status": "inactive"})
+    theirs = create_number(outsider_api, "+14155550199")
+    put_number(outsider_api, theirs, {"status": "inactive"})
 
     mine = api.get(URL, {"per_page": 100})
     their_list = outsider_api.get(URL)
@@ -384,10 +369,10 @@ def assigned(api, account, make_voice_agent, make_text_agent, make_trunk) -> dic
         make_trunk(account, "Edge"),
     )
     on = [
-        create(api, number, voice_agent_id=sales.pk, text_agent_id=chat.pk, trunk_id=edge.pk)
+        create_number(api, number, voice_agent_id=sales.pk, text_agent_id=chat.pk, trunk_id=edge.pk)
         for number in ("+14155550101", "+14155550102")
     ]
-    off = create(api, "+14155550103")
+    off = create_number(api, "+14155550103")
     return {"sales": sales, "chat": chat, "edge": edge, "on": on, "off": off}
 
 
@@ -485,8 +470,8 @@ BULK_URL = f"{NUMBERS_URL}/bulk"
 @pytest.fixture
 def mixed(api) -> tuple[int, int, int]:
     """Two active numbers and an inactive one."""
-    a, b, c = (create(api, f"+1415555020{i}") for i in range(3))
-    put(api, c, {"status": "inactive"})
+    a, b, c = (create_number(api, f"+1415555020{i}") for i in range(3))
+    put_number(api, c, {"status": "inactive"})
     return a, b, c
 
 
@@ -515,8 +500,8 @@ def test_a_bulk_status_change_records_one_event_per_changed_number(api, mixed):
 def test_a_bulk_assign_records_only_the_fields_that_change(api, account, mixed, make_voice_agent, make_trunk):
     a, b, c = mixed
     sales, edge = make_voice_agent(account, "Sales"), make_trunk(account, "Edge")
-    put(api, a, {"voice_agent_id": sales.pk})  # a has the agent already
-    put(api, b, {"voice_agent_id": sales.pk, "trunk_id": edge.pk})  # b has both
+    put_number(api, a, {"voice_agent_id": sales.pk})  # a has the agent already
+    put_number(api, b, {"voice_agent_id": sales.pk, "trunk_id": edge.pk})  # b has both
     before = NumberEvent.objects.count()
 
     response = api.post(
@@ -541,7 +526,7 @@ def test_a_bulk_assign_records_only_the_fields_that_change(api, account, mixed, 
 def test_a_bulk_unassign_records_unassigned_with_the_old_name(api, account, mixed, make_voice_agent):
     a, b, c = mixed
     sales = make_voice_agent(account, "Sales")
-    put(api, a, {"voice_agent_id": sales.pk})
+    put_number(api, a, {"voice_agent_id": sales.pk})
 
     response = api.post(BULK_URL, {"action": "assign", "ids": [a, b], "voice_agent_id": None}, format="json")
 
@@ -556,7 +541,7 @@ def test_a_bulk_unassign_records_unassigned_with_the_old_name(api, account, mixe
 def test_a_bulk_delete_records_each_numbers_state(api, account, mixed, make_voice_agent):
     a, b, c = mixed
     sales = make_voice_agent(account, "Sales")
-    put(api, a, {"voice_agent_id": sales.pk})
+    put_number(api, a, {"voice_agent_id": sales.pk})
 
     response = api.post(BULK_URL, {"action": "delete", "ids": [a, c, a]}, format="json")
     data = listed(api, params={"action": "deleted"})
@@ -586,7 +571,7 @@ def test_a_bulk_change_that_changes_nothing_records_nothing(api, mixed):
 
 
 def test_a_bulk_change_never_records_events_for_another_accounts_numbers(api, outsider_api, mixed):
-    theirs = create(outsider_api, "+14155550299")
+    theirs = create_number(outsider_api, "+14155550299")
 
     response = api.post(BULK_URL, {"action": "deactivate", "ids": [theirs]}, format="json")
 
@@ -597,17 +582,6 @@ def test_a_bulk_change_never_records_events_for_another_accounts_numbers(api, ou
 
 # --- query budget -----------------------------------------------------------------------------
 
-_TRANSACTION_CONTROL = ("SAVEPOINT", "RELEASE SAVEPOINT", "ROLLBACK TO SAVEPOINT")
-
-
-@contextmanager
-def queries():
-    """Statements as production runs them: without the test transaction's savepoints."""
-    with CaptureQueriesContext(connection) as context:
-        yield context
-    context.statements = [q["sql"] for q in context.captured_queries if not q["sql"].startswith(_TRANSACTION_CONTROL)]
-
-
 # The token, the count, the page of events (ids and rows in one statement).
 LIST_QUERIES = 3
 
@@ -617,7 +591,7 @@ LIST_QUERIES = 3
 )
 @pytest.mark.parametrize("count", [5, 50])
 def test_the_list_runs_a_fixed_number_of_queries_whatever_the_events(api, count, params):
-    pk = create(api, "+14155550123")
+    pk = create_number(api, "+14155550123")
     number = PhoneNumber.objects.get(pk=pk)
     for i in range(count - 1):
         services.number_set_status(actor=TEST_ACTOR, number=number, active=i % 2 == 1)

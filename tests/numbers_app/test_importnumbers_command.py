@@ -14,9 +14,9 @@ from django.core.management import CommandError, call_command
 from numbers_app import imports
 from numbers_app.models import NumberEvent, PhoneNumber
 from tests.audit import events_of
+from tests.contract import E164_MESSAGE
+from tests.helpers import IMPORT_HEADER, MIXED_CSV, assert_mixed_import_applied, assert_mixed_import_not_applied
 
-HEADER = "number,provider,voice_agent,text_agent,trunk,status\n"
-E164_MESSAGE = "Enter a phone number in E.164 format, e.g. +15551234567."
 NOT_INTERACTIVE = "Dry run only. Run again with --apply to import."
 
 
@@ -57,29 +57,8 @@ def not_a_terminal(monkeypatch):
     monkeypatch.setattr(sys, "stdin", Stdin(b""))
 
 
-@pytest.fixture
-def setup(account, make_number, make_voice_agent, make_trunk):
-    """Sales and Edge, a number on Edge (+15550000001) and an untouched one (+15550000002)."""
-    sales = make_voice_agent(account, "Sales")
-    edge = make_trunk(account, "Edge")
-    on_edge = make_number(account, "+15550000001", trunk=edge)
-    plain = make_number(account, "+15550000002")
-    return sales, edge, on_edge, plain
-
-
-# One create, one update, one unchanged, one error.
-MIXED = (
-    HEADER + "+1 (415) 555-0100,twilio,Sales,,Edge,\n"
-    "+15550000001,,,,,inactive\n"
-    "+15550000002,manual,,,,active\n"
-    "not-a-number,,,,,\n"
-)
-
-
-def test_a_dry_run_shows_each_row_and_the_totals_and_writes_nothing(write_csv, setup, account):
-    _, edge, on_edge, _ = setup
-
-    out, _ = run(write_csv(MIXED), "--account", "Acme", "--dry-run")
+def test_a_dry_run_shows_each_row_and_the_totals_and_writes_nothing(write_csv, mixed_import, account):
+    out, _ = run(write_csv(MIXED_CSV), "--account", "Acme", "--dry-run")
 
     assert lines(out) == [
         "Dry run of 4 rows for account 'Acme':",
@@ -88,16 +67,11 @@ def test_a_dry_run_shows_each_row_and_the_totals_and_writes_nothing(write_csv, s
         f"line 5: not-a-number: error number: {E164_MESSAGE}",
         "1 to create, 1 to update, 1 unchanged, 1 with errors (skipped).",
     ]
-    assert not PhoneNumber.objects.filter(number="+14155550100").exists()
-    on_edge.refresh_from_db()
-    assert (on_edge.status, on_edge.trunk) == ("active", edge)
-    assert not NumberEvent.objects.exists()
+    assert_mixed_import_not_applied(mixed_import)
 
 
-def test_apply_creates_and_updates_and_records_events_naming_the_command(write_csv, setup, account):
-    sales, edge, on_edge, plain = setup
-
-    out, _ = run(write_csv(MIXED), "--account", "Acme", "--apply")
+def test_apply_creates_and_updates_and_records_events_naming_the_command(write_csv, mixed_import, account):
+    out, _ = run(write_csv(MIXED_CSV), "--account", "Acme", "--apply")
 
     assert lines(out) == [
         "Importing 4 rows into account 'Acme':",
@@ -106,38 +80,12 @@ def test_apply_creates_and_updates_and_records_events_naming_the_command(write_c
         f"line 5: not-a-number: error number: {E164_MESSAGE}",
         "1 created, 1 updated, 1 unchanged, 1 with errors (skipped).",
     ]
-    created = PhoneNumber.objects.get(number="+14155550100")
-    assert created.account == account
-    assert (created.provider, created.status) == ("twilio", "active")
-    assert (created.voice_agent, created.text_agent, created.trunk) == (sales, None, edge)
-    on_edge.refresh_from_db()
-    assert (on_edge.status, on_edge.trunk) == ("inactive", None)
-    command = ("system", "importnumbers", "import")
-    assert events_of(created.pk) == [
-        (
-            "created",
-            "",
-            None,
-            {
-                "status": "active",
-                "provider": "twilio",
-                "voice_agent": {"id": sales.pk, "name": "Sales"},
-                "text_agent": None,
-                "trunk": {"id": edge.pk, "name": "Edge"},
-            },
-            *command,
-        )
-    ]
-    assert events_of(on_edge.pk) == [
-        ("deactivated", "status", "active", "inactive", *command),
-        ("unassigned", "trunk", {"id": edge.pk, "name": "Edge"}, None, *command),
-    ]
-    assert events_of(plain.pk) == []
+    assert_mixed_import_applied(account, mixed_import, ("system", "importnumbers", "import"))
     assert NumberEvent.objects.filter(account=account).count() == 3
 
 
-def test_the_progress_bar_goes_to_stderr(write_csv, setup):
-    path = write_csv(MIXED)
+def test_the_progress_bar_goes_to_stderr(write_csv, mixed_import):
+    path = write_csv(MIXED_CSV)
 
     out, err = run(path, "--account", "Acme", "--dry-run")
 
@@ -151,7 +99,7 @@ def test_the_progress_bar_goes_to_stderr(write_csv, setup):
 
 def test_the_progress_bar_moves_batch_by_batch(write_csv, account, monkeypatch):
     monkeypatch.setattr(imports, "BATCH_SIZE", 2)
-    path = write_csv(HEADER + "".join(f"+1555000100{i},,,,,\n" for i in range(5)))
+    path = write_csv(IMPORT_HEADER + "".join(f"+1555000100{i},,,,,\n" for i in range(5)))
 
     _, err = run(path, "--account", "Acme", "--apply")
 
@@ -163,28 +111,28 @@ def test_the_progress_bar_moves_batch_by_batch(write_csv, account, monkeypatch):
     assert PhoneNumber.objects.filter(account=account).count() == 5
 
 
-def test_verbosity_0_shows_no_progress_bar(write_csv, setup):
-    out, err = run(write_csv(MIXED), "--account", "Acme", "--dry-run", "-v", "0")
+def test_verbosity_0_shows_no_progress_bar(write_csv, mixed_import):
+    out, err = run(write_csv(MIXED_CSV), "--account", "Acme", "--dry-run", "-v", "0")
 
     assert err == ""
     assert lines(out)[-1] == "1 to create, 1 to update, 1 unchanged, 1 with errors (skipped)."
 
 
-def test_verbosity_2_also_lists_the_unchanged_rows(write_csv, setup):
-    out, _ = run(write_csv(MIXED), "--account", "Acme", "--dry-run", "-v", "2")
+def test_verbosity_2_also_lists_the_unchanged_rows(write_csv, mixed_import):
+    out, _ = run(write_csv(MIXED_CSV), "--account", "Acme", "--dry-run", "-v", "2")
 
     assert "line 4: +15550000002: unchanged" in lines(out)
     assert len(lines(out)) == 6
 
 
-def test_unchanged_rows_are_not_listed_by_default(write_csv, setup):
-    out, _ = run(write_csv(MIXED), "--account", "Acme", "--dry-run")
+def test_unchanged_rows_are_not_listed_by_default(write_csv, mixed_import):
+    out, _ = run(write_csv(MIXED_CSV), "--account", "Acme", "--dry-run")
 
     assert "+15550000002" not in out
 
 
-def test_a_dash_reads_standard_input(setup, account, monkeypatch):
-    monkeypatch.setattr(sys, "stdin", Stdin(MIXED.encode()))
+def test_a_dash_reads_standard_input(mixed_import, account, monkeypatch):
+    monkeypatch.setattr(sys, "stdin", Stdin(MIXED_CSV.encode()))
 
     out, _ = run("-", "--account", "Acme", "--apply")
 
@@ -192,9 +140,9 @@ def test_a_dash_reads_standard_input(setup, account, monkeypatch):
     assert PhoneNumber.objects.get(number="+14155550100").account == account
 
 
-def test_standard_input_is_never_prompted_even_at_a_terminal(setup, monkeypatch):
+def test_standard_input_is_never_prompted_even_at_a_terminal(mixed_import, monkeypatch):
     # The file came through stdin, so stdin cannot also answer a prompt.
-    monkeypatch.setattr(sys, "stdin", Stdin(MIXED.encode(), tty=True))
+    monkeypatch.setattr(sys, "stdin", Stdin(MIXED_CSV.encode(), tty=True))
     monkeypatch.setattr(builtins, "input", lambda prompt="": pytest.fail("prompted"))
 
     out, _ = run("-", "--account", "Acme")
@@ -203,24 +151,19 @@ def test_standard_input_is_never_prompted_even_at_a_terminal(setup, monkeypatch)
     assert not PhoneNumber.objects.filter(number="+14155550100").exists()
 
 
-def test_without_flags_and_without_a_terminal_it_only_dry_runs(write_csv, setup, not_a_terminal):
-    _, edge, on_edge, _ = setup
-
-    out, _ = run(write_csv(MIXED), "--account", "Acme")
+def test_without_flags_and_without_a_terminal_it_only_dry_runs(write_csv, mixed_import, not_a_terminal):
+    out, _ = run(write_csv(MIXED_CSV), "--account", "Acme")
 
     assert lines(out)[-2:] == ["1 to create, 1 to update, 1 unchanged, 1 with errors (skipped).", NOT_INTERACTIVE]
-    assert not PhoneNumber.objects.filter(number="+14155550100").exists()
-    on_edge.refresh_from_db()
-    assert (on_edge.status, on_edge.trunk) == ("active", edge)
-    assert not NumberEvent.objects.exists()
+    assert_mixed_import_not_applied(mixed_import)
 
 
-def test_at_a_terminal_it_asks_and_imports_on_yes(write_csv, setup, monkeypatch):
+def test_at_a_terminal_it_asks_and_imports_on_yes(write_csv, mixed_import, monkeypatch):
     monkeypatch.setattr(sys, "stdin", Stdin(b"", tty=True))
     prompts = []
     monkeypatch.setattr(builtins, "input", lambda prompt="": prompts.append(prompt) or "y")
 
-    out, _ = run(write_csv(MIXED), "--account", "Acme")
+    out, _ = run(write_csv(MIXED_CSV), "--account", "Acme")
 
     assert prompts == ["Import these changes? [y/N] "]
     assert "Importing 4 rows into account 'Acme':" in lines(out)
@@ -228,28 +171,28 @@ def test_at_a_terminal_it_asks_and_imports_on_yes(write_csv, setup, monkeypatch)
     assert PhoneNumber.objects.filter(number="+14155550100").exists()
 
 
-def test_at_a_terminal_anything_but_yes_imports_nothing(write_csv, setup, monkeypatch):
+def test_at_a_terminal_anything_but_yes_imports_nothing(write_csv, mixed_import, monkeypatch):
     monkeypatch.setattr(sys, "stdin", Stdin(b"", tty=True))
     monkeypatch.setattr(builtins, "input", lambda prompt="": "")
 
-    out, _ = run(write_csv(MIXED), "--account", "Acme")
+    out, _ = run(write_csv(MIXED_CSV), "--account", "Acme")
 
     assert lines(out)[-1] == "Nothing imported."
     assert not PhoneNumber.objects.filter(number="+14155550100").exists()
     assert not NumberEvent.objects.exists()
 
 
-def test_a_file_with_nothing_to_do_says_so(write_csv, setup, monkeypatch):
+def test_a_file_with_nothing_to_do_says_so(write_csv, mixed_import, monkeypatch):
     monkeypatch.setattr(sys, "stdin", Stdin(b"", tty=True))
     monkeypatch.setattr(builtins, "input", lambda prompt="": pytest.fail("prompted"))
 
-    out, _ = run(write_csv(HEADER + "+15550000002,,,,,\n"), "--account", "Acme")
+    out, _ = run(write_csv(IMPORT_HEADER + "+15550000002,,,,,\n"), "--account", "Acme")
 
     assert lines(out)[-2:] == ["0 to create, 0 to update, 1 unchanged, 0 with errors (skipped).", "Nothing to import."]
 
 
 def test_the_account_name_is_case_insensitive(write_csv, account, other_account):
-    out, _ = run(write_csv(HEADER + "+14155550100,,,,,\n"), "--account", " aCmE ", "--apply")
+    out, _ = run(write_csv(IMPORT_HEADER + "+14155550100,,,,,\n"), "--account", " aCmE ", "--apply")
 
     assert lines(out)[0] == "Importing 1 row into account 'Acme':"
     assert PhoneNumber.objects.get(number="+14155550100").account == account
@@ -257,7 +200,7 @@ def test_the_account_name_is_case_insensitive(write_csv, account, other_account)
 
 def test_an_unknown_account_is_an_error(write_csv, account):
     with pytest.raises(CommandError, match=r"^No account is named 'Nope'\.$"):
-        run(write_csv(HEADER + "+14155550100,,,,,\n"), "--account", "Nope", "--apply")
+        run(write_csv(IMPORT_HEADER + "+14155550100,,,,,\n"), "--account", "Nope", "--apply")
 
     assert not PhoneNumber.objects.exists()
 
@@ -271,7 +214,7 @@ def test_a_missing_file_is_an_error(tmp_path, account):
 
 def test_a_file_not_in_utf8_is_an_error(tmp_path, account):
     path = tmp_path / "latin1.csv"
-    path.write_bytes((HEADER + "+14155550100,,Café,,,\n").encode("latin-1"))
+    path.write_bytes((IMPORT_HEADER + "+14155550100,,Café,,,\n").encode("latin-1"))
 
     with pytest.raises(CommandError, match=r"^The file must be UTF-8 text \(CSV\)\.$"):
         run(str(path), "--account", "Acme", "--apply")
@@ -314,8 +257,8 @@ def test_a_byte_order_mark_and_a_partial_header_are_fine(tmp_path, account, make
     assert (kept.provider, kept.status, kept.trunk) == ("twilio", "inactive", edge)
 
 
-def test_applying_twice_changes_nothing_the_second_time(write_csv, setup, account):
-    path = write_csv(MIXED)
+def test_applying_twice_changes_nothing_the_second_time(write_csv, mixed_import, account):
+    path = write_csv(MIXED_CSV)
     run(path, "--account", "Acme", "--apply")
     events = NumberEvent.objects.count()
     numbers = list(PhoneNumber.objects.order_by("number").values())
@@ -337,7 +280,7 @@ def test_good_rows_are_applied_and_bad_rows_reported_with_line_and_reason(
     make_voice_agent(other_account, "Globex voice")
     theirs = make_number(other_account, "+15550000009")
     text = (
-        HEADER + "+14155550100,,Sales,,,\n"  # line 2: good
+        IMPORT_HEADER + "+14155550100,,Sales,,,\n"  # line 2: good
         "+1555abc,,,,,\n"  # 3
         "+14155550101,,Nobody,,,\n"  # 4
         "+14155550102,,Globex voice,,,\n"  # 5: another account's agent

@@ -5,9 +5,8 @@ from datetime import UTC, datetime
 import pytest
 
 from numbers_app.models import PhoneNumber
-from tests.contract import NUMBER_KEYS
-
-from .contract import E164_MESSAGE, assert_error, assert_validation_error, number_json
+from tests.contract import E164_MESSAGE, NUMBER_KEYS, number_json
+from tests.helpers import assert_error, assert_validation_error
 
 LONG_AGO = datetime(2025, 1, 15, 10, 30, tzinfo=UTC)
 # action → (the status it sets, the other status)

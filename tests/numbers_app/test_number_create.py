@@ -1,17 +1,14 @@
 """POST /api/v1/numbers"""
 
-import re
 import threading
 
 import pytest
 from django.db import connections
 from rest_framework.test import APIClient
 
-from conftest import next_e164
 from numbers_app.models import PhoneNumber
-from tests.contract import NUMBER_KEYS
-
-from .contract import E164_MESSAGE, NUMBERS_URL, TIMESTAMP_PATTERN, assert_error, assert_validation_error, number_json
+from tests.contract import E164_MESSAGE, NUMBER_KEYS, NUMBERS_URL, TIMESTAMP, number_json
+from tests.helpers import assert_error, assert_validation_error, next_e164
 
 
 def test_the_contract_example_request_creates_a_number(api, account, make_voice_agent, make_trunk):
@@ -32,7 +29,7 @@ def test_the_contract_example_request_creates_a_number(api, account, make_voice_
     assert body["voice_agent_name"] == "Sales Agent"
     assert body["trunk_name"] == "Primary Trunk"
     assert body["text_agent_id"] is None and body["text_agent_name"] is None
-    assert re.fullmatch(TIMESTAMP_PATTERN, body["created_at"])
+    assert TIMESTAMP.fullmatch(body["created_at"])
     assert (row.account, row.voice_agent, row.trunk, row.text_agent) == (account, agent, trunk, None)
 
 

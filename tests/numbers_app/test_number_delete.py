@@ -6,8 +6,8 @@ from agents_app.models import VoiceAgent
 from numbers_app import services
 from numbers_app.models import NumberEvent, PhoneNumber, SipTrunk
 from tests.audit import TEST_ACTOR
-
-from .contract import assert_error, number_url
+from tests.contract import number_url
+from tests.helpers import assert_error
 
 
 def test_it_deletes_the_number_with_204_and_an_empty_body(api, account, make_number):

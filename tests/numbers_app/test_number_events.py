@@ -1,36 +1,20 @@
 """GET /api/v1/numbers/{id}/events — a number's audit timeline: every change made through the
 API, newest first, still readable after the number is deleted."""
 
-from contextlib import contextmanager
-
 import pytest
-from django.db import connection
 from django.db.models import Max
-from django.test.utils import CaptureQueriesContext
 
 from numbers_app import services
 from numbers_app.models import NumberEvent, PhoneNumber
 from tests.audit import OWNER_TOKEN, TEST_ACTOR, events_of
-from tests.contract import EVENT_KEYS, TIMESTAMP, iso
-
-from .contract import NUMBERS_URL, assert_error, assert_validation_error, number_url
+from tests.contract import EVENT_KEYS, NUMBERS_URL, TIMESTAMP, iso, number_url
+from tests.helpers import assert_error, assert_validation_error, create_number, put_number, queries
 
 PLAIN_STATE = {"status": "active", "provider": "manual", "voice_agent": None, "text_agent": None, "trunk": None}
 
 
 def events_url(pk: int) -> str:
     return f"{number_url(pk)}/events"
-
-
-def create(api, number: str = "+14155550123", **fields) -> int:
-    response = api.post(NUMBERS_URL, {"number": number, **fields}, format="json")
-    assert response.status_code == 201, response.json()
-    return response.json()["id"]
-
-
-def put(api, pk: int, body: dict) -> None:
-    response = api.put(number_url(pk), body, format="json")
-    assert response.status_code == 200, response.json()
 
 
 def timeline(api, pk: int, **params) -> list[dict]:
@@ -62,7 +46,7 @@ def support(account, make_voice_agent):
 
 
 def test_the_timeline_is_a_page_of_event_objects_with_their_keys_in_order(api):
-    pk = create(api, "+14155550123")
+    pk = create_number(api, "+14155550123")
 
     response = api.get(events_url(pk))
 
@@ -86,17 +70,17 @@ def test_the_timeline_is_a_page_of_event_objects_with_their_keys_in_order(api):
             "occurred_at": iso(event.occurred_at),
         }
     ]
-    assert TIMESTAMP.match(body["data"][0]["occurred_at"])
+    assert TIMESTAMP.fullmatch(body["data"][0]["occurred_at"])
     assert body["meta"]["total"] == 1
     assert (body["meta"]["current_page"], body["meta"]["last_page"], body["meta"]["per_page"]) == (1, 1, 15)
     assert body["links"]["next"] is None and body["links"]["prev"] is None
 
 
 def test_events_come_newest_first(api, sales):
-    pk = create(api)
-    put(api, pk, {"status": "inactive"})
-    put(api, pk, {"voice_agent_id": sales.pk})
-    put(api, pk, {"provider": "twilio"})
+    pk = create_number(api)
+    put_number(api, pk, {"status": "inactive"})
+    put_number(api, pk, {"voice_agent_id": sales.pk})
+    put_number(api, pk, {"provider": "twilio"})
 
     data = timeline(api, pk)
 
@@ -112,7 +96,7 @@ def test_events_come_newest_first(api, sales):
 def test_creating_with_assignments_records_the_whole_state(api, account, sales, make_text_agent, make_trunk):
     chat, edge = make_text_agent(account, "Chat"), make_trunk(account, "Edge")
 
-    pk = create(api, provider="twilio", voice_agent_id=sales.pk, text_agent_id=chat.pk, trunk_id=edge.pk)
+    pk = create_number(api, provider="twilio", voice_agent_id=sales.pk, text_agent_id=chat.pk, trunk_id=edge.pk)
     data = timeline(api, pk)
 
     state = {
@@ -128,10 +112,10 @@ def test_creating_with_assignments_records_the_whole_state(api, account, sales, 
 
 
 def test_a_status_change_records_deactivated_then_activated(api):
-    pk = create(api)
+    pk = create_number(api)
 
-    put(api, pk, {"status": "inactive"})
-    put(api, pk, {"status": "active"})
+    put_number(api, pk, {"status": "inactive"})
+    put_number(api, pk, {"status": "active"})
     data = timeline(api, pk)
 
     assert changes(data) == [
@@ -147,10 +131,10 @@ def test_a_status_change_records_deactivated_then_activated(api):
 
 
 def test_assigning_and_changing_a_voice_agent_records_each_agent_by_id_and_name(api, sales, support):
-    pk = create(api)
+    pk = create_number(api)
 
-    put(api, pk, {"voice_agent_id": sales.pk})
-    put(api, pk, {"voice_agent_id": support.pk})
+    put_number(api, pk, {"voice_agent_id": sales.pk})
+    put_number(api, pk, {"voice_agent_id": support.pk})
     data = timeline(api, pk)
 
     assert changes(data)[:2] == [
@@ -162,9 +146,9 @@ def test_assigning_and_changing_a_voice_agent_records_each_agent_by_id_and_name(
 
 def test_unassigning_records_unassigned_with_a_null_after(api, account, sales, make_text_agent, make_trunk):
     chat, edge = make_text_agent(account, "Chat"), make_trunk(account, "Edge")
-    pk = create(api, voice_agent_id=sales.pk, text_agent_id=chat.pk, trunk_id=edge.pk)
+    pk = create_number(api, voice_agent_id=sales.pk, text_agent_id=chat.pk, trunk_id=edge.pk)
 
-    put(api, pk, {"voice_agent_id": None, "text_agent_id": None, "trunk_id": None})
+    put_number(api, pk, {"voice_agent_id": None, "text_agent_id": None, "trunk_id": None})
     data = timeline(api, pk)
 
     assert sorted(changes(data)[:3]) == [
@@ -177,9 +161,9 @@ def test_unassigning_records_unassigned_with_a_null_after(api, account, sales, m
 
 
 def test_a_provider_change_records_provider_changed(api):
-    pk = create(api)
+    pk = create_number(api)
 
-    put(api, pk, {"provider": "twilio"})
+    put_number(api, pk, {"provider": "twilio"})
     data = timeline(api, pk)
 
     assert changes(data)[0] == ("provider_changed", "provider", "manual", "twilio")
@@ -188,9 +172,9 @@ def test_a_provider_change_records_provider_changed(api):
 
 def test_a_put_of_several_fields_records_one_event_per_changed_field(api, account, sales, make_trunk):
     edge = make_trunk(account, "Edge")
-    pk = create(api, voice_agent_id=sales.pk)
+    pk = create_number(api, voice_agent_id=sales.pk)
 
-    put(api, pk, {"provider": "twilio", "status": "inactive", "trunk_id": edge.pk, "voice_agent_id": sales.pk})
+    put_number(api, pk, {"provider": "twilio", "status": "inactive", "trunk_id": edge.pk, "voice_agent_id": sales.pk})
     data = timeline(api, pk)
 
     assert sorted(changes(data)[:3]) == [
@@ -213,7 +197,7 @@ def test_a_put_of_several_fields_records_one_event_per_changed_field(api, accoun
     ],
 )
 def test_a_put_that_changes_nothing_records_nothing(api, sales, body):
-    pk = create(api, voice_agent_id=sales.pk)
+    pk = create_number(api, voice_agent_id=sales.pk)
     if body.get("voice_agent_id") == "sales":
         body = {**body, "voice_agent_id": sales.pk}
 
@@ -225,7 +209,7 @@ def test_a_put_that_changes_nothing_records_nothing(api, sales, body):
 
 
 def test_the_activate_and_deactivate_endpoints_record_their_change_once(api):
-    pk = create(api, "+14155550123")
+    pk = create_number(api, "+14155550123")
 
     first = api.post(f"{NUMBERS_URL}/deactivate", {"number": "+1 (415) 555-0123"}, format="json")
     again = api.post(f"{NUMBERS_URL}/deactivate", {"number": "+14155550123"}, format="json")
@@ -241,8 +225,8 @@ def test_the_activate_and_deactivate_endpoints_record_their_change_once(api):
 
 
 def test_deleting_records_the_state_it_had_and_the_timeline_outlives_the_number(api, sales):
-    pk = create(api, "+14155550123", voice_agent_id=sales.pk)
-    put(api, pk, {"status": "inactive"})
+    pk = create_number(api, "+14155550123", voice_agent_id=sales.pk)
+    put_number(api, pk, {"status": "inactive"})
 
     deleted = api.delete(number_url(pk))
     response = api.get(events_url(pk))
@@ -286,9 +270,9 @@ def test_a_number_with_no_recorded_events_has_an_empty_timeline(api, account, ma
 
 
 def test_the_timeline_holds_only_this_numbers_events(api):
-    pk = create(api, "+14155550123")
-    other = create(api, "+14155550124")
-    put(api, other, {"status": "inactive"})
+    pk = create_number(api, "+14155550123")
+    other = create_number(api, "+14155550124")
+    put_number(api, other, {"status": "inactive"})
 
     data = timeline(api, pk)
 
@@ -301,9 +285,9 @@ def test_the_timeline_holds_only_this_numbers_events(api):
 @pytest.fixture
 def five_events(api) -> tuple[int, list[int]]:
     """A number with five events (created, then four status changes); their ids newest first."""
-    pk = create(api)
+    pk = create_number(api)
     for status in ("inactive", "active", "inactive", "active"):
-        put(api, pk, {"status": status})
+        put_number(api, pk, {"status": status})
     return pk, list(NumberEvent.objects.filter(number_id=pk).order_by("-id").values_list("id", flat=True))
 
 
@@ -363,7 +347,7 @@ def test_an_invalid_page_or_per_page_is_a_422_naming_it(api, five_events, param,
 
 
 def test_a_teammates_token_sees_the_timeline_and_its_own_changes_are_named_after_it(api, teammate_api):
-    pk = create(api)
+    pk = create_number(api)
 
     changed = teammate_api.put(number_url(pk), {"status": "inactive"}, format="json")
     response = teammate_api.get(events_url(pk))
@@ -379,7 +363,7 @@ def test_a_teammates_token_sees_the_timeline_and_its_own_changes_are_named_after
 
 
 def test_a_read_only_token_can_read_the_timeline(api, read_only_api):
-    pk = create(api)
+    pk = create_number(api)
 
     response = read_only_api.get(events_url(pk))
 
@@ -388,7 +372,7 @@ def test_a_read_only_token_can_read_the_timeline(api, read_only_api):
 
 
 def test_an_outsider_gets_404_for_an_existing_number_and_for_a_deleted_one(api, outsider_api):
-    pk = create(api)
+    pk = create_number(api)
 
     existing = outsider_api.get(events_url(pk))
     api.delete(number_url(pk))
@@ -401,8 +385,8 @@ def test_an_outsider_gets_404_for_an_existing_number_and_for_a_deleted_one(api, 
 
 
 def test_an_outsiders_own_events_are_not_mixed_into_the_timeline(api, outsider_api):
-    pk = create(api, "+14155550123")
-    theirs = create(outsider_api, "+14155550124")
+    pk = create_number(api, "+14155550123")
+    theirs = create_number(outsider_api, "+14155550124")
 
     response = outsider_api.get(events_url(theirs))
 
@@ -412,7 +396,7 @@ def test_an_outsiders_own_events_are_not_mixed_into_the_timeline(api, outsider_a
 
 
 def test_an_id_that_never_existed_is_404(api):
-    create(api)
+    create_number(api)
     never = (PhoneNumber.objects.aggregate(top=Max("id"))["top"] or 0) + 1000
 
     response = api.get(events_url(never))
@@ -429,7 +413,7 @@ def test_an_id_no_row_can_have_is_404(api, pk):
 
 @pytest.mark.parametrize("param", ["action", "status", "number", "since"])
 def test_an_unknown_query_parameter_is_a_422_naming_it(api, param):
-    pk = create(api)
+    pk = create_number(api)
 
     response = api.get(events_url(pk), {param: "created"})
 
@@ -438,7 +422,7 @@ def test_an_unknown_query_parameter_is_a_422_naming_it(api, param):
 
 
 def test_anonymous_requests_are_401(api, anonymous_api):
-    pk = create(api)
+    pk = create_number(api)
 
     response = anonymous_api.get(events_url(pk))
 
@@ -447,24 +431,13 @@ def test_anonymous_requests_are_401(api, anonymous_api):
 
 # --- query budget -----------------------------------------------------------------------------
 
-_TRANSACTION_CONTROL = ("SAVEPOINT", "RELEASE SAVEPOINT", "ROLLBACK TO SAVEPOINT")
-
-
-@contextmanager
-def queries():
-    """Statements as production runs them: without the test transaction's savepoints."""
-    with CaptureQueriesContext(connection) as context:
-        yield context
-    context.statements = [q["sql"] for q in context.captured_queries if not q["sql"].startswith(_TRANSACTION_CONTROL)]
-
-
 # The token, the count, the page of events (ids and rows in one statement).
 TIMELINE_QUERIES = 3
 
 
 @pytest.mark.parametrize("count", [5, 50])
 def test_the_timeline_runs_a_fixed_number_of_queries_whatever_the_events(api, count):
-    pk = create(api)
+    pk = create_number(api)
     number = PhoneNumber.objects.get(pk=pk)
     for i in range(count - 1):
         services.number_set_status(actor=TEST_ACTOR, number=number, active=i % 2 == 1)

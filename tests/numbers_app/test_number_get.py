@@ -1,14 +1,12 @@
 """GET /api/v1/numbers/{id}"""
 
-import re
 from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
 
 from numbers_app.models import PhoneNumber
-from tests.contract import NUMBER_KEYS
-
-from .contract import TIMESTAMP_PATTERN, assert_error, number_json, number_url
+from tests.contract import NUMBER_KEYS, TIMESTAMP, number_json, number_url
+from tests.helpers import assert_error
 
 
 def test_it_returns_the_number_object(api, account, make_number, make_voice_agent, make_trunk):
@@ -53,7 +51,7 @@ def test_timestamps_are_utc_whole_seconds_with_an_explicit_offset(api, account, 
     body = response.json()
     assert body["created_at"] == "2025-01-15T10:30:00+00:00"
     assert body["updated_at"] == "2025-01-15T20:02:03+00:00"
-    assert re.fullmatch(TIMESTAMP_PATTERN, body["created_at"])
+    assert TIMESTAMP.fullmatch(body["created_at"])
 
 
 def test_names_follow_the_assigned_objects(api, account, make_number, make_voice_agent, make_text_agent, make_trunk):

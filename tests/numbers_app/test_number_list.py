@@ -3,9 +3,8 @@
 import pytest
 
 from numbers_app.models import PhoneNumber
-from tests.contract import NUMBER_KEYS
-
-from .contract import NUMBERS_URL, assert_error, assert_validation_error, number_json
+from tests.contract import NUMBER_KEYS, NUMBERS_URL, number_json
+from tests.helpers import assert_error, assert_validation_error
 
 BASE = "http://testserver/api/v1/numbers"
 

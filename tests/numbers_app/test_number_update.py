@@ -7,9 +7,8 @@ import pytest
 from numbers_app import services
 from numbers_app.models import PhoneNumber
 from tests.audit import TEST_ACTOR, events_of
-from tests.contract import NUMBER_KEYS
-
-from .contract import E164_MESSAGE, assert_error, assert_validation_error, number_json, number_url
+from tests.contract import E164_MESSAGE, NUMBER_KEYS, number_json, number_url
+from tests.helpers import assert_error, assert_validation_error
 
 LONG_AGO = datetime(2025, 1, 15, 10, 30, tzinfo=UTC)
 

@@ -1,16 +1,15 @@
 """POST /api/v1/trunks — API.md §5 (Create), §1, §2."""
 
 import json
-import re
 
 import pytest
 
 from numbers_app.models import SipTrunk
-from tests.contract import TRUNK_KEYS
+from tests.contract import TIMESTAMP, TRUNK_KEYS
+from tests.helpers import assert_validation_error
 
 URL = "/api/v1/trunks"
 
-TIMESTAMP = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\+00:00$")
 
 INBOUND_IP = {"name": "Main Inbound Trunk", "direction": "inbound", "auth_type": "ip", "host": "10.0.0.1"}
 INBOUND_DIGEST = {
@@ -28,18 +27,6 @@ OUTBOUND_DIGEST = {
     "password": "carrier-pa55",
     "outbound_server": "sip.carrier.example:5060",
 }
-
-
-def assert_validation_error(response, *fields: str) -> dict:
-    """A 422 in the envelope whose `fields` names exactly these fields."""
-    assert response.status_code == 422, response.content
-    error = response.json()["error"]
-    assert error["code"] == "validation_error"
-    assert error["message"] == "The given data was invalid."
-    assert sorted(error["fields"]) == sorted(fields)
-    for messages in error["fields"].values():
-        assert messages and all(isinstance(message, str) and message for message in messages)
-    return error["fields"]
 
 
 def test_it_creates_an_inbound_ip_trunk(api, account):
@@ -61,7 +48,7 @@ def test_it_creates_an_inbound_ip_trunk(api, account):
         "outbound_server": None,
         "registered": False,
     }
-    assert TIMESTAMP.match(body["created_at"]) and TIMESTAMP.match(body["updated_at"])
+    assert TIMESTAMP.fullmatch(body["created_at"]) and TIMESTAMP.fullmatch(body["updated_at"])
     assert response["Location"] == f"http://testserver/api/v1/trunks/{trunk.id}"
     assert trunk.account == account
     assert (trunk.name, trunk.direction, trunk.auth_type, trunk.host, trunk.port) == (

@@ -3,19 +3,13 @@
 import pytest
 
 from tests.contract import TRUNK_KEYS
+from tests.helpers import assert_validation_error
 
 URL = "/api/v1/trunks"
 
 
 def ids(response) -> list[int]:
     return [row["id"] for row in response.json()["data"]]
-
-
-def assert_validation_error(response, *fields: str) -> None:
-    assert response.status_code == 422, response.content
-    error = response.json()["error"]
-    assert error["code"] == "validation_error"
-    assert sorted(error["fields"]) == sorted(fields)
 
 
 def test_it_lists_the_accounts_trunks_in_the_envelope_by_id(api, account, make_trunk):

@@ -9,6 +9,7 @@ from django.forms.models import model_to_dict
 from numbers_app.models import SipTrunk
 from tests.audit import TEST_ACTOR
 from tests.contract import TRUNK_KEYS
+from tests.helpers import assert_validation_error
 
 URL = "/api/v1/trunks"
 
@@ -24,13 +25,6 @@ def snapshot(trunk: SipTrunk) -> dict:
     """Every stored column, as read back from the database."""
     fresh = SipTrunk.objects.get(pk=trunk.pk)
     return {**model_to_dict(fresh), "registered": fresh.registered, "updated_at": fresh.updated_at}
-
-
-def assert_validation_error(response, *fields: str) -> None:
-    assert response.status_code == 422, response.content
-    error = response.json()["error"]
-    assert error["code"] == "validation_error"
-    assert sorted(error["fields"]) == sorted(fields)
 
 
 @pytest.fixture

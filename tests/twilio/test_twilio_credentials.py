@@ -131,20 +131,14 @@ def test_a_malformed_key_stops_the_server_from_starting():
 # --- admin -----------------------------------------------------------------------------------
 
 
-@pytest.fixture
-def admin_client(client, django_user_model):
-    client.force_login(django_user_model.objects.create_superuser(username="root", password="x", email="r@x.io"))
-    return client
-
-
-def test_the_admin_lists_which_accounts_have_credentials_and_shows_neither(admin_client, credentials):
+def test_the_admin_lists_which_accounts_have_credentials_and_shows_neither(staff_client, credentials):
     [(sid_column, token_column)] = raw_rows()
 
     for path in (
         "/admin/accounts/twiliocredentials/",
         f"/admin/accounts/twiliocredentials/{credentials.pk}/change/",
     ):
-        response = admin_client.get(path)
+        response = staff_client.get(path)
 
         assert response.status_code == 200
         body = response.content.decode()
@@ -154,10 +148,10 @@ def test_the_admin_lists_which_accounts_have_credentials_and_shows_neither(admin
         assert not re.search(r'name="(account_sid|auth_token)', body)
 
 
-def test_credentials_cannot_be_added_changed_or_deleted_in_the_admin(admin_client, credentials):
-    assert admin_client.get("/admin/accounts/twiliocredentials/add/").status_code == 403
-    response = admin_client.post(f"/admin/accounts/twiliocredentials/{credentials.pk}/change/", {"account": ""})
+def test_credentials_cannot_be_added_changed_or_deleted_in_the_admin(staff_client, credentials):
+    assert staff_client.get("/admin/accounts/twiliocredentials/add/").status_code == 403
+    response = staff_client.post(f"/admin/accounts/twiliocredentials/{credentials.pk}/change/", {"account": ""})
     assert response.status_code == 403
-    assert admin_client.post(f"/admin/accounts/twiliocredentials/{credentials.pk}/delete/").status_code == 403
+    assert staff_client.post(f"/admin/accounts/twiliocredentials/{credentials.pk}/delete/").status_code == 403
 
     assert TwilioCredentials.objects.get().get_auth_token() == AUTH_TOKEN

@@ -12,7 +12,7 @@ from django.test import Client
 from kalem_site.accounts.models import TwilioCredentials
 from numbers_app.models import NumberEvent, PhoneNumber
 from numbers_app.twilio import twilio_credentials_set
-from tests.dashboard.pages import assert_login_redirect, flashes, html
+from tests.helpers import assert_login_redirect, field_errors, flashes, html
 
 from .conftest import ACCOUNT_SID, AUTH_TOKEN
 
@@ -29,11 +29,6 @@ def report_section(response, key: str) -> list[str]:
     numbers = re.findall(r"<li>(.*?)</li>", match.group(1))
     assert f'<span class="count">{len(numbers)}</span>' in match.group(1)
     return numbers
-
-
-def field_errors(response, field: str) -> list[str]:
-    match = re.search(rf'<ul class="errorlist" id="id_{field}_errors">(.*?)</ul>', html(response), re.S)
-    return re.findall(r"<li>(.*?)</li>", match.group(1)) if match else []
 
 
 def assert_no_secret(response) -> None:
