@@ -136,8 +136,12 @@ class ThreadWorker(gthread.ThreadWorker):
             self.log.exception("Error handling request %s", getattr(req, "uri", "(no URI read)"))
         else:
             self.log.warning("Invalid request from ip=%s: %s", addr[0], exc)
-            if req is None and hasattr(exc, "req"):
-                req = exc.req  # for the access log
+            if req is None and isinstance(exc, (http_errors.InvalidHeader, http_errors.InvalidHeaderName)):
+                req = getattr(exc, "req", None)  # for the access log, as gunicorn does
+        try:
+            util.write_nonblock(client, json_error(status, reason, message))
+        except Exception:
+            self.log.debug("Failed to send error message.")
         if req is not None:
             environ = default_environ(req, client, self.cfg)
             environ["REMOTE_ADDR"], environ["REMOTE_PORT"] = addr[0], str(addr[1])
@@ -145,7 +149,3 @@ class ThreadWorker(gthread.ThreadWorker):
             response.status = f"{status} {reason}"
             response.response_length = len(message)
             self.log.access(response, req, environ, timedelta(0))
-        try:
-            util.write_nonblock(client, json_error(status, reason, message))
-        except Exception:
-            self.log.debug("Failed to send error message.")
