@@ -5,7 +5,7 @@ PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV ?= .venv
 BIN = $(VENV)/bin
 
-.PHONY: install run test bench bench-import screenshots lint format clean
+.PHONY: install run test bench bench-import bench-outage screenshots lint format clean
 
 $(BIN)/activate:
 	$(PYTHON) -m venv $(VENV)
@@ -37,6 +37,12 @@ bench: install
 # The CSV import of 100,000 rows, timed on PostgreSQL and SQLite (about 2 minutes).
 bench-import: install
 	$(BIN)/python bench/import_csv.py $(BENCH_ARGS)
+
+# Outages under load (throwaway PostgreSQL and Redis, stopped and frozen), a killed worker's
+# Idempotency-Key, 50 slow clients: the tables of docs/PERFORMANCE-faults.md (about 4 minutes).
+# BENCH_ARGS="--project /tmp/base" runs another checkout (e.g. a `git worktree add` of a commit).
+bench-outage: install
+	$(BIN)/python bench/outage.py $(BENCH_ARGS)
 
 # Re-take the README's screenshots (docs/screenshots/) with the browser tests.
 screenshots: install

@@ -106,6 +106,21 @@ DATABASES = {
         conn_health_checks=True,
     )
 }
+# Bounded waits on PostgreSQL (kalem_site/postgresql): connecting gives up after
+# DB_CONNECT_TIMEOUT seconds, a statement after DB_STATEMENT_TIMEOUT (the server cancels it,
+# and the client stops waiting shortly after, should the server be frozen). Management
+# commands (imports, syncs, migrations) get DB_STATEMENT_TIMEOUT_LONG, as do the dashboard's
+# background imports (kalem_site.db.long_statements).
+DB_CONNECT_TIMEOUT = int(os.environ.get("DB_CONNECT_TIMEOUT", "3"))
+DB_STATEMENT_TIMEOUT = float(os.environ.get("DB_STATEMENT_TIMEOUT", "5"))
+DB_STATEMENT_TIMEOUT_LONG = float(os.environ.get("DB_STATEMENT_TIMEOUT_LONG", "600"))
+MANAGEMENT_COMMAND = Path(sys.argv[0]).name == "manage.py" and sys.argv[1:2] != ["runserver"]
+if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
+    DATABASES["default"]["ENGINE"] = "kalem_site.postgresql"
+    DATABASES["default"]["OPTIONS"] = {"connect_timeout": DB_CONNECT_TIMEOUT}
+    DATABASES["default"]["STATEMENT_TIMEOUT"] = (
+        DB_STATEMENT_TIMEOUT_LONG if MANAGEMENT_COMMAND else DB_STATEMENT_TIMEOUT
+    )
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     DATABASES["default"]["OPTIONS"] = {
         "transaction_mode": "IMMEDIATE",
@@ -118,8 +133,18 @@ AUTH_USER_MODEL = "accounts.User"
 
 # Cache: Redis when REDIS_URL is set (shared by every worker and host), otherwise local memory.
 REDIS_URL = os.environ.get("REDIS_URL", "")
+# Short timeouts: a Redis that is down or frozen costs a request a fraction of a second (the
+# rate limit then lets it through), never a hung worker.
+REDIS_CONNECT_TIMEOUT = float(os.environ.get("REDIS_CONNECT_TIMEOUT", "0.5"))
+REDIS_SOCKET_TIMEOUT = float(os.environ.get("REDIS_SOCKET_TIMEOUT", "0.5"))
 if REDIS_URL:
-    CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}}
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": REDIS_URL,
+            "OPTIONS": {"socket_connect_timeout": REDIS_CONNECT_TIMEOUT, "socket_timeout": REDIS_SOCKET_TIMEOUT},
+        }
+    }
 else:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
 

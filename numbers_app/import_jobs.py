@@ -14,7 +14,7 @@ from django.utils import timezone
 
 from kalem_site.accounts.models import Account
 from kalem_site.actors import Actor
-from kalem_site.db import insert_many
+from kalem_site.db import insert_many, long_statements
 
 from .imports import ImportFileError, Totals, decode, dry_run, number_import, read_rows
 from .models import ImportJob, ImportJobRow
@@ -79,7 +79,8 @@ def import_job_start(*, job: ImportJob, phase: str, actor: Actor | None = None) 
 def _run_in_thread(job_id: int, phase: str, actor: Actor | None) -> None:
     close_old_connections()
     try:
-        run_import_job(job_id, phase, actor)
+        with long_statements():
+            run_import_job(job_id, phase, actor)
     finally:
         connections.close_all()
 

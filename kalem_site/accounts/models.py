@@ -3,6 +3,7 @@ credentials it stores for other services (TwilioCredentials)."""
 
 import hashlib
 import secrets
+from datetime import timedelta
 
 from django.contrib.auth.models import AbstractUser
 from django.db import models
@@ -96,6 +97,16 @@ class ApiToken(models.Model):
         return not self.is_revoked and not self.is_expired
 
 
+# How long the first request with an Idempotency-Key holds the key without renewing it. Its
+# process renews the lease every few seconds while the request runs (kalem_site.api.idempotency);
+# a request whose worker died cannot, so a retry may run a few seconds after the death.
+IDEMPOTENCY_LEASE = timedelta(seconds=10)
+
+
+def idempotency_lease_end():
+    return timezone.now() + IDEMPOTENCY_LEASE
+
+
 class IdempotencyRecord(models.Model):
     """The first response to a POST sent with an `Idempotency-Key` header, kept for 24 hours
     so that a retry with the same key gets the same answer instead of doing the work twice."""
@@ -109,6 +120,8 @@ class IdempotencyRecord(models.Model):
     response_body = models.BinaryField(blank=True, default=b"")
     location = models.CharField(max_length=2000, blank=True)
     created_at = models.DateTimeField(default=timezone.now)
+    # While status_code is null: the first request holds the key until then.
+    locked_until = models.DateTimeField(default=idempotency_lease_end)
 
     class Meta:
         ordering = ["-created_at"]

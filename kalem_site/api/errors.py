@@ -22,7 +22,12 @@ ERRORS = {
     422: ("validation_error", "The given data was invalid."),
     429: ("rate_limited", "Too many requests."),
     500: ("server_error", "Something went wrong on our side."),
+    503: ("service_unavailable", "The service is temporarily unavailable; retry shortly."),
 }
+
+# What a 503 tells the client to wait before retrying (the database is back within seconds
+# of returning: a broken connection is discarded and the next request opens a new one).
+RETRY_AFTER_SECONDS = 5
 
 
 def error_body(status: int, message: str | None = None, fields: dict | None = None) -> dict:
@@ -37,6 +42,11 @@ def error_response(status: int, message: str | None = None, fields: dict | None 
     """For plain Django views (unknown routes, 404/500 handlers); DRF views go through
     `exceptions.api_exception_handler`, which builds the same body."""
     return JsonResponse(error_body(status, message, fields), status=status)
+
+
+def unavailable_response() -> JsonResponse:
+    """503 `service_unavailable` with Retry-After, for a plain Django view or handler."""
+    return JsonResponse(error_body(503), status=503, headers={"Retry-After": str(RETRY_AFTER_SECONDS)})
 
 
 def server_error_parts(request, *, exc_info: bool) -> tuple[dict, dict]:

@@ -1,14 +1,18 @@
 """One exception handler that turns every error of an API view into the error envelope."""
 
+import logging
+
 from django.core.exceptions import ObjectDoesNotExist, RequestDataTooBig, SuspiciousOperation
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.core.exceptions import ValidationError as DjangoValidationError
-from django.db import IntegrityError
+from django.db import IntegrityError, InterfaceError, OperationalError
 from django.http import Http404
 from rest_framework import exceptions, status
 from rest_framework.response import Response
 
-from .errors import error_body, server_error_parts
+from .errors import RETRY_AFTER_SECONDS, error_body, server_error_parts
+
+logger = logging.getLogger("kalem_site.api")
 
 # Messages for DRF's exceptions whose own text does not read well to an API user.
 _STATUS_MESSAGES = {
@@ -27,6 +31,17 @@ class Conflict(exceptions.APIException):
     status_code = status.HTTP_409_CONFLICT
     default_detail = "The request conflicted with a concurrent change and was not applied; retry it."
     default_code = "conflict"
+
+
+class ServiceUnavailable(exceptions.APIException):
+    status_code = status.HTTP_503_SERVICE_UNAVAILABLE
+    default_detail = "The service is temporarily unavailable; retry shortly."
+    default_code = "service_unavailable"
+
+
+# The database cannot be reached, or did not answer in time (a connect or statement timeout):
+# the request may be retried, and nothing it did was committed unless it says so.
+UNAVAILABLE_ERRORS = (OperationalError, InterfaceError)
 
 
 def _printable(text) -> str:
@@ -72,6 +87,10 @@ def api_exception_handler(exc: Exception, context: dict) -> Response:
         exc = PayloadTooLarge()
     elif isinstance(exc, SuspiciousOperation):  # e.g. more query parameters than allowed
         exc = exceptions.ParseError("The request is malformed.")
+    elif isinstance(exc, UNAVAILABLE_ERRORS):
+        logger.warning("Database unavailable: %s", exc)
+        exc = ServiceUnavailable()
+        headers["Retry-After"] = str(RETRY_AFTER_SECONDS)
 
     if not isinstance(exc, exceptions.APIException):
         body, headers = server_error_parts(context.get("request"), exc_info=True)

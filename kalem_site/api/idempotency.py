@@ -5,19 +5,28 @@ response is stored. A retry with the same key and the same request gets that res
 (with `Idempotent-Replayed: true`) and changes nothing; the same key with a different request
 is a 422; a retry while the first is still running is a 409. Records live 24 hours. Keys are
 per account: another account's identical key is a different key.
+
+The first request holds its key by a lease (`locked_until`) that its process renews every
+few seconds while it runs: a request that died with its worker (killed, out of memory)
+stops renewing, and a retry may take the key over once the lease has run out.
 """
 
 import hashlib
+import logging
+import os
 import random
 import re
+import threading
+import time
+from collections import Counter
 from datetime import timedelta
 
 from django.core.exceptions import RequestDataTooBig
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connections, transaction
 from django.http import HttpResponse, JsonResponse
 from django.utils import timezone
 
-from kalem_site.accounts.models import IdempotencyRecord
+from kalem_site.accounts.models import IDEMPOTENCY_LEASE, IdempotencyRecord
 
 from .authentication import MalformedHeader, token_from_header
 from .errors import error_body
@@ -25,9 +34,11 @@ from .patterns import IDEMPOTENCY_KEY_REGEX
 
 HEADER = "HTTP_IDEMPOTENCY_KEY"
 RETENTION = timedelta(hours=24)
-# A first request that has not finished after this long is taken to have died with its
-# worker; a retry may then run again rather than get 409 for a day.
-ABANDONED_AFTER = timedelta(minutes=5)
+# How often a process renews the leases of the first requests it is running: well inside
+# IDEMPOTENCY_LEASE, so a slow request that is alive never loses its key.
+RENEW_EVERY_SECONDS = IDEMPOTENCY_LEASE.total_seconds() / 4
+
+logger = logging.getLogger("kalem_site.api")
 _VALID_KEY = re.compile(IDEMPOTENCY_KEY_REGEX)
 # One claim in a hundred also purges every expired record, so they never pile up.
 PURGE_CHANCE = 0.01
@@ -46,6 +57,52 @@ def _replay(record: IdempotencyRecord) -> HttpResponse:
         response["Location"] = record.location
     response["Idempotent-Replayed"] = "true"
     return response
+
+
+class _LeaseRenewer:
+    """One daemon thread per process that renews the leases of the records held by the
+    requests it is running. Started on first use (after gunicorn forked the worker)."""
+
+    def __init__(self):
+        self._lock = threading.Lock()
+        self._held: Counter[int] = Counter()
+        self._pid = None
+
+    def hold(self, record_id: int) -> None:
+        with self._lock:
+            self._held[record_id] += 1
+            if self._pid != os.getpid():
+                self._pid = os.getpid()
+                threading.Thread(target=self._run, name="idempotency-lease", daemon=True).start()
+
+    def release(self, record_id: int) -> None:
+        with self._lock:
+            self._held[record_id] -= 1
+            if self._held[record_id] <= 0:
+                del self._held[record_id]
+
+    def renew(self) -> int:
+        """Push the lease of every held record forward; returns how many were renewed."""
+        with self._lock:
+            held = list(self._held)
+        if not held:
+            return 0
+        return IdempotencyRecord.objects.filter(pk__in=held, status_code__isnull=True).update(
+            locked_until=timezone.now() + IDEMPOTENCY_LEASE
+        )
+
+    def _run(self) -> None:
+        while True:
+            time.sleep(RENEW_EVERY_SECONDS)
+            try:
+                if self.renew():
+                    connections.close_all()  # this thread keeps no connection between renewals
+            except Exception as error:  # the database is down: the requests themselves will fail
+                connections.close_all()
+                logger.warning("Could not renew Idempotency-Key leases: %s", error)
+
+
+lease_renewer = _LeaseRenewer()
 
 
 class IdempotencyMiddleware:
@@ -72,7 +129,11 @@ class IdempotencyMiddleware:
         record, conflict = self._claim(token.account, key, _fingerprint(request, body))
         if conflict is not None:
             return conflict
-        response = self.get_response(request)
+        lease_renewer.hold(record.pk)
+        try:
+            response = self.get_response(request)
+        finally:
+            lease_renewer.release(record.pk)
         if response.status_code >= 500 or response.status_code == 429:
             record.delete()  # not an answer worth replaying: let the retry run
         else:
@@ -103,11 +164,14 @@ class IdempotencyMiddleware:
             message = "This Idempotency-Key was already used with a different request."
             return None, JsonResponse(error_body(422, message, {"Idempotency-Key": [message]}), status=422)
         if existing.status_code is None:
-            if existing.created_at >= now - ABANDONED_AFTER:
+            # The first attempt's lease ran out (it died with its worker): this retry takes the
+            # key over, unless a concurrent retry just did.
+            taken_over = IdempotencyRecord.objects.filter(
+                pk=existing.pk, status_code__isnull=True, locked_until__lte=now
+            ).update(created_at=now, locked_until=now + IDEMPOTENCY_LEASE)
+            if not taken_over:
                 return None, JsonResponse(
                     error_body(409, "A request with this Idempotency-Key is still running."), status=409
                 )
-            existing.created_at = now  # the first attempt died; this retry takes over
-            existing.save(update_fields=["created_at"])
             return existing, None
         return None, _replay(existing)

@@ -8,10 +8,11 @@ Requests without a (well-formed) token are counted per client address.
 
 import logging
 import random
+import threading
 import time
 
+import redis
 from django.conf import settings
-from django.core.cache import caches
 from django.db import connections, router
 from django.http import JsonResponse
 
@@ -22,6 +23,56 @@ from .authentication import MalformedHeader, bearer_token
 from .errors import error_body
 
 logger = logging.getLogger("kalem_site.api")
+
+# While the counter store is down, one warning per this many seconds (with the number of
+# requests let through since the last one), not one per request.
+OUTAGE_LOG_INTERVAL_SECONDS = 60
+
+
+class _OutageLog:
+    """Logs that the counter store is unavailable at most once per interval, for the whole
+    process (all its threads)."""
+
+    def __init__(self, interval: float):
+        self.interval = interval
+        self._lock = threading.Lock()
+        self._last = float("-inf")
+        self._missed = 0
+
+    def failed(self, error: Exception) -> None:
+        with self._lock:
+            self._missed += 1
+            now = time.monotonic()
+            if now - self._last < self.interval:
+                return
+            self._last, missed, self._missed = now, self._missed, 0
+        logger.warning(
+            "Rate limit counter unavailable (%s: %s); %d request(s) not counted since the last warning.",
+            type(error).__name__,
+            error,
+            missed,
+        )
+
+
+outage_log = _OutageLog(OUTAGE_LOG_INTERVAL_SECONDS)
+
+_redis_client: redis.Redis | None = None
+_redis_lock = threading.Lock()
+
+
+def redis_client() -> redis.Redis:
+    """One client per process (a thread-safe connection pool), with the settings' short
+    timeouts, so a down or frozen Redis costs a request at most about a second."""
+    global _redis_client
+    if _redis_client is None:
+        with _redis_lock:
+            if _redis_client is None:
+                _redis_client = redis.Redis.from_url(
+                    settings.REDIS_URL,
+                    socket_connect_timeout=settings.REDIS_CONNECT_TIMEOUT,
+                    socket_timeout=settings.REDIS_SOCKET_TIMEOUT,
+                )
+    return _redis_client
 
 
 def client_identity(request) -> str:
@@ -68,16 +119,15 @@ class RateLimitMiddleware:
             if settings.REDIS_URL:
                 return _count_in_cache(f"ratelimit:{identity}:{window_start}", period)
             return _count_in_database(identity, window_start)
-        except Exception:
-            logger.warning("Rate limit counter unavailable; request not counted.", exc_info=True)
+        except Exception as error:
+            outage_log.failed(error)
             return None
 
 
 def _count_in_cache(key: str, period: int) -> int:
     """Redis: INCR is atomic, and the key expires with its window. One round trip: the
     increment and the expiry (set only by the first request of the window) go together."""
-    client = caches["default"]._cache.get_client(key, write=True)  # Django's own Redis connection
-    count, _ = client.pipeline(transaction=False).incr(key).expire(key, period + 1, nx=True).execute()
+    count, _ = redis_client().pipeline(transaction=False).incr(key).expire(key, period + 1, nx=True).execute()
     return count
 
 

@@ -1,6 +1,8 @@
 """Shared plumbing of the API views."""
 
-from django.http import Http404, JsonResponse
+import sys
+
+from django.http import Http404, HttpResponse, JsonResponse
 from django.views.decorators.csrf import csrf_exempt
 from rest_framework import mixins, viewsets
 from rest_framework.exceptions import NotFound, ParseError, ValidationError
@@ -9,7 +11,8 @@ from kalem_site.accounts.models import Account
 from kalem_site.actors import Actor
 from kalem_site.ids import id_in_range
 
-from .errors import error_response, server_error_parts
+from .errors import RETRY_AFTER_SECONDS, error_response, server_error_parts, unavailable_response
+from .exceptions import UNAVAILABLE_ERRORS
 
 
 class AccountScopedGenericViewSet(viewsets.GenericViewSet):
@@ -115,6 +118,16 @@ def bad_request_handler(request, exception=None):
 
 
 def server_error_handler(request):
+    # Django calls this handler while it handles the exception: an unreachable database
+    # (in a middleware, or a view outside DRF) is a 503 to retry, not a 500.
+    if isinstance(sys.exc_info()[1], UNAVAILABLE_ERRORS):
+        if request.path.startswith("/api/"):
+            return unavailable_response()
+        from django.template import loader
+
+        response = HttpResponse(loader.render_to_string("503.html"), status=503)
+        response["Retry-After"] = str(RETRY_AFTER_SECONDS)
+        return response
     if request.path.startswith("/api/"):
         # Django logs the traceback itself (django.request); this line ties it to the id.
         body, headers = server_error_parts(request, exc_info=False)

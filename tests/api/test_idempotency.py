@@ -6,8 +6,8 @@ import pytest
 from django.utils import timezone
 
 from agents_app.models import VoiceAgent
-from kalem_site.accounts.models import IdempotencyRecord
-from kalem_site.api.idempotency import _fingerprint
+from kalem_site.accounts.models import IDEMPOTENCY_LEASE, IdempotencyRecord
+from kalem_site.api.idempotency import _fingerprint, lease_renewer
 from numbers_app.models import PhoneNumber
 
 
@@ -52,14 +52,15 @@ def test_the_same_key_on_another_path_is_a_422(api, account, make_number):
     assert number.status == "active"
 
 
-def running_record(account, key: str, created_at=None) -> IdempotencyRecord:
-    """What the first request leaves behind while it is still running."""
+def running_record(account, key: str, locked_until=None) -> IdempotencyRecord:
+    """What the first request leaves behind while it is still running (its lease renewed
+    until `locked_until`)."""
     request = SimpleNamespace(method="POST", path="/api/v1/voice-agents")
     return IdempotencyRecord.objects.create(
         account=account,
         key=key,
         fingerprint=_fingerprint(request, b'{"name": "Sales"}'),
-        created_at=created_at or timezone.now(),
+        **({"locked_until": locked_until} if locked_until else {}),
     )
 
 
@@ -71,11 +72,22 @@ def test_a_retry_while_the_first_is_running_is_a_409(api, account):
     assert not VoiceAgent.objects.filter(account=account).exists()
 
 
-def test_an_abandoned_first_attempt_lets_the_retry_run(api, account):
-    running_record(account, "key-5", created_at=timezone.now() - timedelta(minutes=10))
+def test_a_first_attempt_whose_lease_ran_out_lets_the_retry_run(api, account):
+    # The first attempt died a few seconds ago (no process renews its lease any more).
+    running_record(account, "key-5", locked_until=timezone.now() - timedelta(seconds=1))
     response = post(api, "/api/v1/voice-agents", {"name": "Sales"}, "key-5")
     assert response.status_code == 201
     assert VoiceAgent.objects.filter(account=account, name="Sales").count() == 1
+    record = IdempotencyRecord.objects.get(account=account, key="key-5")
+    assert record.status_code == 201
+
+
+def test_a_first_attempt_started_long_ago_but_still_renewing_keeps_its_key(api, account):
+    record = running_record(account, "key-5b")
+    IdempotencyRecord.objects.filter(pk=record.pk).update(created_at=timezone.now() - timedelta(minutes=10))
+    response = post(api, "/api/v1/voice-agents", {"name": "Sales"}, "key-5b")
+    assert response.status_code == 409
+    assert not VoiceAgent.objects.filter(account=account).exists()
 
 
 def test_keys_expire_after_24_hours(api, account):
@@ -158,3 +170,19 @@ def test_expired_records_of_every_account_are_purged_now_and_then(api, account, 
 def test_a_malformed_key_without_a_token_is_a_401(anonymous_api, db):
     response = post(anonymous_api, "/api/v1/voice-agents", {"name": "Sales"}, "bad key")
     assert response.status_code == 401
+
+
+def test_the_process_renews_the_leases_of_the_requests_it_runs(account):
+    held, dropped = running_record(account, "held"), running_record(account, "dropped")
+    past = timezone.now() - timedelta(seconds=1)
+    IdempotencyRecord.objects.update(locked_until=past)
+    lease_renewer.hold(held.pk)
+    try:
+        assert lease_renewer.renew() == 1
+    finally:
+        lease_renewer.release(held.pk)
+    held.refresh_from_db()
+    dropped.refresh_from_db()
+    assert held.locked_until > timezone.now() + IDEMPOTENCY_LEASE - timedelta(seconds=5)
+    assert dropped.locked_until == past
+    assert lease_renewer.renew() == 0  # released: nothing held any more

@@ -1,6 +1,8 @@
 """Rate limits in one process; tests/api/test_rate_limit_workers.py checks them across
 gunicorn workers and instances."""
 
+import logging
+import socket
 import time
 
 import pytest
@@ -123,3 +125,50 @@ def test_one_token_is_one_budget_however_the_header_is_spelt(account, limited, s
         client.credentials(HTTP_AUTHORIZATION=form.format(plaintext))
         statuses.append(client.get("/api/v1/numbers").status_code)
     assert statuses == [200, 200, 200, 429]
+
+
+@pytest.fixture
+def frozen_redis(settings, monkeypatch):
+    """A Redis URL whose server accepts connections and never answers (as a SIGSTOPped
+    redis-server does: the kernel completes the handshake, nothing replies)."""
+    from kalem_site.api import ratelimit
+
+    with socket.socket() as listener:
+        listener.bind(("127.0.0.1", 0))
+        listener.listen(16)
+        settings.REDIS_URL = f"redis://127.0.0.1:{listener.getsockname()[1]}/0"
+        settings.REDIS_SOCKET_TIMEOUT = 0.2
+        monkeypatch.setattr(ratelimit, "_redis_client", None)
+        monkeypatch.setattr(ratelimit, "outage_log", ratelimit._OutageLog(60))
+        yield
+    monkeypatch.setattr(ratelimit, "_redis_client", None)
+
+
+def test_a_frozen_redis_costs_a_request_its_socket_timeout_and_is_logged_once(api, limited, frozen_redis, caplog):
+    caplog.set_level(logging.WARNING, logger="kalem_site.api")
+    for _ in range(3):
+        started = time.monotonic()
+        response = api.get("/api/v1/numbers")
+        assert time.monotonic() - started < 1.5
+        assert response.status_code == 200
+        assert response["X-RateLimit-Remaining"] == "3"  # not counted
+    warnings = [record for record in caplog.records if "Rate limit counter unavailable" in record.getMessage()]
+    assert len(warnings) == 1
+    assert "TimeoutError" in warnings[0].getMessage()
+
+
+def test_the_outage_log_says_how_many_requests_went_uncounted(monkeypatch, caplog):
+    from kalem_site.api import ratelimit
+
+    now = [1000.0]
+    monkeypatch.setattr(ratelimit.time, "monotonic", lambda: now[0])
+    log = ratelimit._OutageLog(60)
+    caplog.set_level(logging.WARNING, logger="kalem_site.api")
+    for _ in range(5):
+        log.failed(ConnectionError("down"))
+    now[0] += 61
+    log.failed(ConnectionError("down"))
+    messages = [record.getMessage() for record in caplog.records]
+    assert len(messages) == 2
+    assert "1 request(s) not counted" in messages[0]
+    assert "5 request(s) not counted" in messages[1]
