@@ -1,6 +1,11 @@
 """Running the queue's tasks inside a test: a worker of our own, in this process, that runs
 every waiting task (and those they enqueue) and stops when the queue is empty."""
 
+import threading
+from contextlib import contextmanager
+
+from django.db import connections
+
 from kalem_site.tasks.workers import Worker
 
 
@@ -20,3 +25,28 @@ def run_tasks(*, periodic: bool = False) -> int:
     )
     worker.run()
     return worker._run_tasks
+
+
+@contextmanager
+def worker_thread():
+    """A worker taking tasks in a thread of this process for the duration (beside a live
+    server, for the browser tests)."""
+    worker = Worker(
+        queue_names=["*"],
+        excluded_queue_names=[],
+        interval=0.1,
+        batch=False,
+        backend_name="default",
+        startup_delay=False,
+        max_tasks=None,
+        worker_id="test-thread-worker",
+        periodic=False,
+    )
+    thread = threading.Thread(target=worker.run, daemon=True)
+    thread.start()
+    try:
+        yield worker
+    finally:
+        worker.running = False
+        thread.join(timeout=30)
+        connections.close_all()

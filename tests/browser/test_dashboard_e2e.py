@@ -420,7 +420,9 @@ def test_create_use_and_revoke_an_api_token(page: Page, seeded, live_server, scr
     assert status == 401
 
 
-def test_import_a_csv_file_then_read_its_timeline_and_the_activity(page: Page, seeded, tmp_path, screenshot):
+def test_import_a_csv_file_then_read_its_timeline_and_the_activity(
+    page: Page, seeded, tmp_path, screenshot, task_worker
+):
     """Upload a CSV through the page, read the dry run, import, then find the changes on the
     number's timeline and on the Activity page."""
     sign_in(page)
