@@ -3,6 +3,7 @@ every waiting task (and those they enqueue) and stops when the queue is empty.""
 
 import threading
 from contextlib import contextmanager
+from unittest import mock
 
 from django.db import connections
 
@@ -10,7 +11,9 @@ from kalem_site.tasks.workers import Worker
 
 
 def run_tasks(*, periodic: bool = False) -> int:
-    """Run the waiting tasks as a worker would. Returns how many ran."""
+    """Run the waiting tasks as a worker would. Returns how many ran. The connection is the
+    test's own, inside its transaction: the worker's close_old_connections() would close it
+    (Django's test client disconnects that handler from its requests for the same reason)."""
     worker = Worker(
         queue_names=["*"],
         excluded_queue_names=[],
@@ -23,7 +26,8 @@ def run_tasks(*, periodic: bool = False) -> int:
         periodic=periodic,
         heartbeat=False,
     )
-    worker.run()
+    with mock.patch("kalem_site.tasks.workers.close_old_connections"):
+        worker.run()
     return worker._run_tasks
 
 

@@ -179,6 +179,8 @@ class Worker(DBWorker):
             try:
                 ran, empty = self.step()
             except DATABASE_ERRORS as error:
+                if self.batch:
+                    raise  # a one-off run reports the error rather than waiting for the database
                 if self.outage_since is None:
                     self.outage_since = time.monotonic()
                     logger.error("Database unreachable, retrying every few seconds: %s", error)
