@@ -1,11 +1,11 @@
 # Two commands do all set-up on a fresh machine with Python 3.11:
-#   make run   — install, migrate, seed the demo account, print a token, serve on :8000
+#   make run   — install, migrate, seed the demo account, print a token, serve on :8000 with a worker
 #   make test  — install and run the whole test suite
 PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV ?= .venv
 BIN = $(VENV)/bin
 
-.PHONY: install run test bench bench-import bench-outage screenshots lint format clean
+.PHONY: install run worker test bench bench-import bench-outage screenshots lint format clean
 
 $(BIN)/activate:
 	$(PYTHON) -m venv $(VENV)
@@ -24,7 +24,12 @@ run: install .secret_key
 	SECRET_KEY=$$(cat .secret_key) $(BIN)/python manage.py migrate --no-input
 	SECRET_KEY=$$(cat .secret_key) $(BIN)/python manage.py collectstatic --no-input -v0
 	SECRET_KEY=$$(cat .secret_key) $(BIN)/python manage.py seeddemo
-	SECRET_KEY=$$(cat .secret_key) $(BIN)/gunicorn kalem_site.wsgi -c gunicorn.conf.py
+	# The Procfile's web and worker, together; Ctrl-C stops both.
+	SECRET_KEY=$$(cat .secret_key) PATH="$(abspath $(BIN)):$$PATH" $(BIN)/honcho start
+
+# One background worker (`make run` starts one already); run more for more throughput.
+worker: install .secret_key
+	SECRET_KEY=$$(cat .secret_key) $(BIN)/python manage.py worker
 
 test: install
 	$(BIN)/pytest $(PYTEST_ARGS)
@@ -34,9 +39,11 @@ test: install
 bench: install
 	$(BIN)/python bench/run.py $(BENCH_ARGS)
 
-# The CSV import of 100,000 rows, timed on PostgreSQL and SQLite (about 2 minutes).
+# The CSV import of 100,000 rows, timed on PostgreSQL and SQLite (about 2 minutes), then
+# the dashboard's import of 100,000 rows end to end with one worker, on PostgreSQL.
 bench-import: install
 	$(BIN)/python bench/import_csv.py $(BENCH_ARGS)
+	$(BIN)/python bench/import_dashboard.py $(BENCH_DASHBOARD_ARGS)
 
 # Outages under load (throwaway PostgreSQL and Redis, stopped and frozen), a killed worker's
 # Idempotency-Key, 50 slow clients: the tables of docs/PERFORMANCE-faults.md (about 4 minutes).

@@ -1,29 +1,9 @@
 """Database helpers shared by the services of every app."""
 
 import sqlite3
-from contextlib import contextmanager
 
-from django.conf import settings
 from django.db import connections, models, router
 from django.utils import timezone
-
-
-@contextmanager
-def long_statements(using: str = "default"):
-    """DB_STATEMENT_TIMEOUT_LONG instead of DB_STATEMENT_TIMEOUT for this thread's connection,
-    for work that is allowed to take long: the dashboard's background imports. (Management
-    commands get the long timeout for the whole process; see settings.py.) A no-op on SQLite."""
-    connection = connections[using]
-    set_timeout = getattr(connection, "set_statement_timeout", None)
-    if set_timeout is None:
-        yield
-        return
-    set_timeout(settings.DB_STATEMENT_TIMEOUT_LONG)
-    try:
-        yield
-    finally:
-        if connection.connection is not None and not connection.connection.closed:
-            set_timeout(None)
 
 
 def save_changed_fields(instance: models.Model, fields: list[str]) -> None:

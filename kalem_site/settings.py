@@ -59,6 +59,9 @@ INSTALLED_APPS = [
     "django_filters",
     "drf_spectacular",
     "drf_spectacular_sidecar",
+    "django_tasks",
+    "django_tasks_db",
+    "kalem_site.tasks",
 ]
 
 MIDDLEWARE = [
@@ -109,8 +112,8 @@ DATABASES = {
 # Bounded waits on PostgreSQL (kalem_site/postgresql): connecting gives up after
 # DB_CONNECT_TIMEOUT seconds, a statement after DB_STATEMENT_TIMEOUT (the server cancels it,
 # and the client stops waiting shortly after, should the server be frozen). Management
-# commands (imports, syncs, migrations) get DB_STATEMENT_TIMEOUT_LONG, as do the dashboard's
-# background imports (kalem_site.db.long_statements).
+# commands (imports, syncs, migrations, and so the `worker` that runs the background tasks)
+# get DB_STATEMENT_TIMEOUT_LONG.
 DB_CONNECT_TIMEOUT = int(os.environ.get("DB_CONNECT_TIMEOUT", "3"))
 DB_STATEMENT_TIMEOUT = float(os.environ.get("DB_STATEMENT_TIMEOUT", "5"))
 DB_STATEMENT_TIMEOUT_LONG = float(os.environ.get("DB_STATEMENT_TIMEOUT_LONG", "600"))
@@ -197,10 +200,33 @@ WHITENOISE_AUTOREFRESH = DEBUG or TESTING
 # Request bodies above this size are refused (413 in the API).
 DATA_UPLOAD_MAX_MEMORY_SIZE = int(os.environ.get("MAX_REQUEST_BYTES", str(1024 * 1024)))
 
-# CSV imports in the dashboard: files with more rows than this run in a background thread,
-# and their page follows the progress; the largest file accepted, in bytes.
-IMPORT_BACKGROUND_ROWS = int(os.environ.get("IMPORT_BACKGROUND_ROWS", "2000"))
+# The largest CSV file the dashboard's import accepts, in bytes.
 IMPORT_MAX_BYTES = int(os.environ.get("IMPORT_MAX_BYTES", str(64 * 1024 * 1024)))
+
+# Background work (kalem_site/tasks): a task queue in the database, the same one the web
+# processes write to, taken by `manage.py worker` processes (any number, on any hosts).
+TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}
+# Seconds between two heartbeats of a worker; a worker not seen for TASKS_WORKER_LOST_SECONDS
+# is dead (its tasks are taken up again); the job pages say "no worker is running" when none
+# was seen for TASKS_NO_WORKER_SECONDS while their task waits.
+TASKS_HEARTBEAT_SECONDS = float(os.environ.get("TASKS_HEARTBEAT_SECONDS", "5"))
+TASKS_WORKER_LOST_SECONDS = float(os.environ.get("TASKS_WORKER_LOST_SECONDS", "30"))
+TASKS_NO_WORKER_SECONDS = float(os.environ.get("TASKS_NO_WORKER_SECONDS", "60"))
+# How often each worker checks whether a periodic task is due.
+TASKS_SCHEDULE_SECONDS = float(os.environ.get("TASKS_SCHEDULE_SECONDS", "30"))
+# How often the reapers look for work whose worker died.
+TASKS_REAP_SECONDS = int(os.environ.get("TASKS_REAP_SECONDS", "30"))
+# The periodic tasks: name → (period in seconds, task). Each runs once per period, whatever
+# the number of workers (kalem_site.tasks.workers.enqueue_periodic).
+PERIODIC_TASKS = {
+    "purge-idempotency-records": (3600, "kalem_site.accounts.tasks.purge_idempotency_records"),
+    "purge-rate-limit-counters": (3600, "kalem_site.accounts.tasks.purge_rate_limit_counters"),
+    "purge-import-jobs": (3600, "numbers_app.tasks.purge_import_jobs"),
+    "purge-task-results": (3600, "kalem_site.tasks.tasks.purge_task_results"),
+    "purge-worker-records": (3600, "kalem_site.tasks.tasks.purge_worker_records"),
+    "reap-lost-tasks": (TASKS_REAP_SECONDS, "kalem_site.tasks.tasks.reap_lost_tasks"),
+    "reap-jobs": (TASKS_REAP_SECONDS, "numbers_app.tasks.reap_jobs"),
+}
 
 # Mounts the benchmark's floor views (bench/floors.py). Only `make bench` sets it.
 BENCH_FLOORS = env_bool("BENCH_FLOORS", False)
@@ -289,6 +315,8 @@ LOGGING = {
         # (under requests) at DEBUG.
         "twilio.http_client": {"level": "WARNING"},
         "urllib3.connectionpool": {"level": "INFO"},
+        # Every task started and finished (with the traceback of a failure) is logged.
+        "django_tasks": {"level": "INFO"},
     },
 }
 

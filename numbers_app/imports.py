@@ -13,7 +13,7 @@ skipped and reported. Used by the dashboard's import page and the `importnumbers
 import csv
 import io
 from collections import defaultdict
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 
 from django.core.exceptions import ValidationError
@@ -344,23 +344,53 @@ def _batches(rows: Iterator[tuple[int, dict]]) -> Iterator[list[tuple[int, dict]
         yield batch
 
 
-def dry_run(*, account: Account, rows: Iterator[tuple[int, dict]]) -> Iterator[list[RowResult]]:
-    """What importing `rows` would do, row by row (yielded a batch at a time); writes nothing."""
-    assignments, seen = Assignments(account), {}
+Record = Callable[[list[RowResult]], None]
+
+
+def dry_run(
+    *, account: Account, rows: Iterator[tuple[int, dict]], seen: dict | None = None, record: Record | None = None
+) -> Iterator[list[RowResult]]:
+    """What importing `rows` would do, row by row (yielded a batch at a time); writes nothing
+    but what `record` writes of each batch's results, in a transaction of its own."""
+    assignments, seen = Assignments(account), {} if seen is None else seen
     for batch in _batches(rows):
-        yield plan_batch(account, batch, assignments, seen, lock=False)
+        results = plan_batch(account, batch, assignments, seen, lock=False)
+        if record is not None:
+            with transaction.atomic():
+                record(results)
+        yield results
 
 
-def number_import(*, actor: Actor, account: Account, rows: Iterator[tuple[int, dict]]) -> Iterator[list[RowResult]]:
+def number_import(
+    *,
+    actor: Actor,
+    account: Account,
+    rows: Iterator[tuple[int, dict]],
+    seen: dict | None = None,
+    record: Record | None = None,
+) -> Iterator[list[RowResult]]:
     """Import `rows`: each batch is planned again and written in its own transaction, with
-    its audit events; rows with errors are skipped. Yields each batch's results once it is
-    committed."""
-    seen = {}
+    its audit events and what `record` writes of its results (a job's rows and progress), so
+    that a batch and its record commit together or not at all; rows with errors are skipped.
+    Yields each batch's results once it is committed."""
+    seen = {} if seen is None else seen
     for batch in _batches(rows):
-        yield _apply_batch(actor, account, batch, seen)
+        yield _apply_batch(actor, account, batch, seen, record)
 
 
-def _apply_batch(actor: Actor, account: Account, batch: list, seen: dict) -> list[RowResult]:
+def remember(*, account: Account, rows: Iterable[tuple[int, dict]], seen: dict) -> None:
+    """Fill `seen` as planning `rows` did: for a run resumed after these rows, so that a
+    number given again later in the file is still refused as a repeat."""
+    assignments = Assignments(account)
+    for line, row in rows:
+        try:
+            number, _ = _parse(row, assignments)
+        except ValidationError:
+            continue
+        seen.setdefault(number, line)
+
+
+def _apply_batch(actor: Actor, account: Account, batch: list, seen: dict, record: Record | None) -> list[RowResult]:
     # A number created by someone else between planning and writing breaks the unique
     # constraint and rolls the batch back; planned again, that row is then an error or an
     # update, and the rest of the batch goes through.
@@ -373,6 +403,8 @@ def _apply_batch(actor: Actor, account: Account, batch: list, seen: dict) -> lis
                 assignments = Assignments(account)
                 results = plan_batch(account, batch, assignments, seen, lock=True)
                 _write(actor, account, results)
+                if record is not None:
+                    record(results)
                 return results
         except IntegrityError:
             seen.clear()

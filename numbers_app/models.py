@@ -314,7 +314,7 @@ def _event_value(value) -> str:
 
 class ImportJob(models.Model):
     """A CSV file uploaded in the dashboard: its dry run, then (once confirmed) its import.
-    Large files run in a background thread and the page follows their progress."""
+    Each run is a task of the queue (numbers_app.import_jobs); the page follows its progress."""
 
     class Phase(models.TextChoices):
         DRY_RUN = "dry_run", "Dry run"
@@ -341,6 +341,12 @@ class ImportJob(models.Model):
     # Rows per outcome (create, update, unchanged, error) of the latest run.
     totals = models.JSONField(default=dict)
     error = models.TextField(blank=True)
+    # Who the import's audit events name (an Actor's fields), set when the import is confirmed.
+    actor = models.JSONField(default=dict, blank=True)
+    # The task (django_tasks_db's result id) that owns the running run; a superseded task stops.
+    task_id = models.CharField(max_length=36, blank=True)
+    # How many times the run was taken up again after its worker died.
+    attempts = models.PositiveSmallIntegerField(default=0)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -356,6 +362,8 @@ class ImportJob(models.Model):
         indexes = [
             # The account's recent imports, and the purge of old ones.
             models.Index(fields=["account", "created_at"], name="importjob_account_created_idx"),
+            # The reaper's running jobs.
+            models.Index(fields=["state"], name="importjob_state_idx"),
         ]
 
     def __str__(self) -> str:
@@ -402,3 +410,50 @@ class ImportJobRow(models.Model):
 
     def __str__(self) -> str:
         return f"line {self.line}: {self.outcome}"
+
+
+class TwilioSyncJob(models.Model):
+    """A sync from Twilio started in the dashboard: queued, run by a worker
+    (numbers_app.twilio_jobs), then its report."""
+
+    class State(models.TextChoices):
+        QUEUED = "queued", "Waiting"
+        RUNNING = "running", "Running"
+        DONE = "done", "Done"
+        FAILED = "failed", "Failed"
+
+    account = models.ForeignKey(Account, on_delete=models.CASCADE, related_name="+")
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+")
+    # Who the audit events of the created numbers name (an Actor's fields).
+    actor = models.JSONField(default=dict)
+    state = models.CharField(max_length=7, choices=State.choices, default=State.QUEUED)
+    # Progress: how many numbers Twilio has listed so far.
+    listed = models.PositiveIntegerField(default=0)
+    # The TwilioSyncReport's lists, once done.
+    report = models.JSONField(default=dict, blank=True)
+    error = models.TextField(blank=True)
+    task_id = models.CharField(max_length=36, blank=True)
+    attempts = models.PositiveSmallIntegerField(default=0)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["-id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(state__in=["queued", "running", "done", "failed"]), name="twiliosyncjob_state_valid"
+            ),
+        ]
+        indexes = [
+            # The account's recent syncs, and the purge of old ones.
+            models.Index(fields=["account", "created_at"], name="twiliosync_account_created_idx"),
+            # The reaper's running jobs.
+            models.Index(fields=["state"], name="twiliosync_state_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"Twilio sync {self.pk} ({self.get_state_display()})"
+
+    @property
+    def running(self) -> bool:
+        return self.state in (self.State.QUEUED, self.State.RUNNING)

@@ -8,7 +8,8 @@ of Twilio's REST API."""
 import json
 import logging
 import re
-from dataclasses import dataclass, field
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
 from urllib.parse import urlsplit
 
 import requests
@@ -75,6 +76,9 @@ class TwilioSyncReport:
     def listed(self) -> int:
         """How many numbers the Twilio account lists."""
         return len(self.created) + len(self.already_here) + len(self.taken_by_other_account) + len(self.invalid)
+
+    def as_dict(self) -> dict:
+        return asdict(self)
 
     def sections(self) -> list[tuple[str, str, list[str]]]:
         """(key, title, numbers) of each list, in the order pages and the command show them."""
@@ -146,15 +150,23 @@ def _twilio_error_message(error: TwilioException) -> str:
 
 
 @sensitive_variables()
-def twilio_list_numbers(*, account_sid: str, auth_token: str) -> list[str]:
-    """The `phone_number` of every incoming phone number of the Twilio account, every page.
+def twilio_list_numbers(
+    *, account_sid: str, auth_token: str, on_listed: Callable[[int], None] | None = None
+) -> list[str]:
+    """The `phone_number` of every incoming phone number of the Twilio account, every page;
+    on_listed(count) is called after each page's worth.
 
     Raises TwilioSyncError when Twilio cannot be reached, refuses, or answers nonsense."""
     client = twilio_client(account_sid=account_sid, auth_token=auth_token)
     host = urlsplit(client.api.base_url).netloc
     listing = client.api.v2010.accounts(account_sid).incoming_phone_numbers
     try:
-        return [record.phone_number for record in listing.stream(page_size=PAGE_SIZE)]
+        numbers = []
+        for record in listing.stream(page_size=PAGE_SIZE):
+            numbers.append(record.phone_number)
+            if on_listed is not None and len(numbers) % PAGE_SIZE == 0:
+                on_listed(len(numbers))
+        return numbers
     except TwilioException as error:
         message = _twilio_error_message(error)
     except requests.Timeout:
@@ -179,13 +191,21 @@ def _owners(numbers: list[str]) -> dict[str, int]:
 
 
 @sensitive_variables()
-def twilio_sync(*, actor: Actor, account: Account) -> TwilioSyncReport:
+def twilio_sync(
+    *,
+    actor: Actor,
+    account: Account,
+    on_listed: Callable[[int], None] | None = None,
+    record: Callable[[TwilioSyncReport], None] | None = None,
+) -> TwilioSyncReport:
     """List the incoming phone numbers of the account's Twilio account and create the ones
     missing here as provider=twilio numbers of the account (with their audit events).
     Nothing that exists here is changed or deleted; the report says what differs.
 
     Twilio is asked first, outside any transaction, so that a slow Twilio holds no database
-    lock; the numbers are then created in one transaction. Raises TwilioSyncError, having
+    lock (on_listed follows its progress); the numbers are then created in one transaction,
+    which record(report) joins (a job storing its report): a sync interrupted before its
+    commit wrote nothing, and running it again is exact. Raises TwilioSyncError, having
     written nothing, when the credentials are missing or unusable or Twilio does not answer."""
     credentials = TwilioCredentials.objects.filter(account=account).first()
     if credentials is None:
@@ -195,7 +215,7 @@ def twilio_sync(*, actor: Actor, account: Account) -> TwilioSyncReport:
     except CredentialsUnavailable as error:
         raise TwilioSyncError(str(error)) from None
     try:
-        listed = twilio_list_numbers(account_sid=account_sid, auth_token=auth_token)
+        listed = twilio_list_numbers(account_sid=account_sid, auth_token=auth_token, on_listed=on_listed)
     except TwilioSyncError as error:
         logger.warning("Twilio sync of account %s failed: %s", account.pk, error)
         raise
@@ -231,6 +251,8 @@ def twilio_sync(*, actor: Actor, account: Account) -> TwilioSyncReport:
                     report.created.append(number)
         here = PhoneNumber.objects.for_account(account).filter(provider=PhoneNumber.Provider.TWILIO)
         report.only_here = sorted(set(here.values_list("number", flat=True)) - in_twilio)
+        if record is not None:
+            record(report)
     logger.info(
         "Twilio sync of account %s by %s: %d listed, %d created.", account.pk, actor, report.listed, len(report.created)
     )

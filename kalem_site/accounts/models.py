@@ -107,6 +107,10 @@ def idempotency_lease_end():
     return timezone.now() + IDEMPOTENCY_LEASE
 
 
+# How long a stored response is replayed; older records are purged (kalem_site.accounts.tasks).
+IDEMPOTENCY_RETENTION = timedelta(hours=24)
+
+
 class IdempotencyRecord(models.Model):
     """The first response to a POST sent with an `Idempotency-Key` header, kept for 24 hours
     so that a retry with the same key gets the same answer instead of doing the work twice."""
@@ -153,7 +157,7 @@ class RateLimitCounter(models.Model):
     class Meta:
         ordering = ["identity"]
         indexes = [
-            # Purging clients not seen for a day: WHERE window_start < ?
+            # Purging counters of ended windows: WHERE window_start < ?
             models.Index(fields=["window_start"], name="ratelimit_window_idx"),
         ]
 

@@ -3,7 +3,8 @@
 The first request with a key claims it (a row insert, unique per account and key) and its
 response is stored. A retry with the same key and the same request gets that response again
 (with `Idempotent-Replayed: true`) and changes nothing; the same key with a different request
-is a 422; a retry while the first is still running is a 409. Records live 24 hours. Keys are
+is a 422; a retry while the first is still running is a 409. Records live 24 hours (then a
+periodic task purges them). Keys are
 per account: another account's identical key is a different key.
 
 The first request holds its key by a lease (`locked_until`) that its process renews every
@@ -14,34 +15,30 @@ stops renewing, and a retry may take the key over once the lease has run out.
 import hashlib
 import logging
 import os
-import random
 import re
 import threading
 import time
 from collections import Counter
-from datetime import timedelta
 
 from django.core.exceptions import RequestDataTooBig
 from django.db import IntegrityError, connections, transaction
 from django.http import HttpResponse, JsonResponse
 from django.utils import timezone
 
-from kalem_site.accounts.models import IDEMPOTENCY_LEASE, IdempotencyRecord
+from kalem_site.accounts.models import IDEMPOTENCY_LEASE, IDEMPOTENCY_RETENTION, IdempotencyRecord
 
 from .authentication import MalformedHeader, token_from_header
 from .errors import error_body
 from .patterns import IDEMPOTENCY_KEY_REGEX
 
 HEADER = "HTTP_IDEMPOTENCY_KEY"
-RETENTION = timedelta(hours=24)
+RETENTION = IDEMPOTENCY_RETENTION
 # How often a process renews the leases of the first requests it is running: well inside
 # IDEMPOTENCY_LEASE, so a slow request that is alive never loses its key.
 RENEW_EVERY_SECONDS = IDEMPOTENCY_LEASE.total_seconds() / 4
 
 logger = logging.getLogger("kalem_site.api")
 _VALID_KEY = re.compile(IDEMPOTENCY_KEY_REGEX)
-# One claim in a hundred also purges every expired record, so they never pile up.
-PURGE_CHANCE = 0.01
 
 
 def _fingerprint(request, body: bytes) -> str:
@@ -146,11 +143,9 @@ class IdempotencyMiddleware:
     @staticmethod
     def _claim(account, key: str, fingerprint: str) -> tuple[IdempotencyRecord | None, HttpResponse | None]:
         now = timezone.now()
-        expired = IdempotencyRecord.objects.filter(created_at__lt=now - RETENTION)
-        if random.random() < PURGE_CHANCE:
-            expired.delete()  # now and then, every account's expired records
-        else:
-            expired.filter(account=account, key=key).delete()
+        # This key's expired record, so the key can be used again; the others are purged by
+        # a periodic task (kalem_site.accounts.tasks).
+        IdempotencyRecord.objects.filter(account=account, key=key, created_at__lt=now - RETENTION).delete()
         try:
             with transaction.atomic():
                 return IdempotencyRecord.objects.create(account=account, key=key, fingerprint=fingerprint), None

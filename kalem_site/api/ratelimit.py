@@ -7,7 +7,6 @@ Requests without a (well-formed) token are counted per client address.
 """
 
 import logging
-import random
 import threading
 import time
 
@@ -147,8 +146,5 @@ def _count_in_database(identity: str, window_start: int) -> int:
                 RETURNING count""",
             [identity, window_start],
         )
-        count = cursor.fetchone()[0]
-    if count == 1 and random.random() < 0.01:
-        # Now and then, when a window starts, forget clients not seen for a day.
-        RateLimitCounter.objects.filter(window_start__lt=window_start - 86400).delete()
-    return count
+        # Counters of ended windows are purged by a periodic task (kalem_site.accounts.tasks).
+        return cursor.fetchone()[0]

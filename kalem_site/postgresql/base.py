@@ -96,13 +96,3 @@ class DatabaseWrapper(base.DatabaseWrapper):
         if seconds:
             connection.wait_timeout = seconds + WAIT_MARGIN_SECONDS
         return connection
-
-    def set_statement_timeout(self, seconds: float | None) -> None:
-        """This connection's statement timeout (and client-side wait) from now on; None goes
-        back to the configured one. For the long paths: imports run in a background thread."""
-        self.ensure_connection()
-        if seconds is None:
-            seconds = self.settings_dict.get("STATEMENT_TIMEOUT") or 0
-        with self.cursor() as cursor:
-            cursor.execute("SELECT set_config('statement_timeout', %s, false)", [str(round(seconds * 1000))])
-        self.connection.wait_timeout = seconds + WAIT_MARGIN_SECONDS if seconds else None

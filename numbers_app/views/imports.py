@@ -6,10 +6,11 @@ from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
 from kalem_site.actors import Actor, Channel
+from kalem_site.tasks.workers import worker_seen
 from kalem_site.web import account_required, get_for_account_or_404
 
 from ..forms import ImportUploadForm
-from ..import_jobs import import_job_create, import_job_stalled, import_job_start
+from ..import_jobs import import_job_create, import_job_resume, import_job_start
 from ..imports import ImportFileError
 from ..models import ImportJob, ImportJobRow
 
@@ -39,7 +40,8 @@ def import_upload(request):
 @account_required
 def import_job(request, pk: int):
     """The job's dry run (or, once imported, its result): totals, then row by row, all rows or
-    those of one outcome. While it runs, the page refreshes itself (no JavaScript needed)."""
+    those of one outcome. While it runs (a worker's task), the page refreshes itself (no
+    JavaScript needed) and shows the progress the task stores; it says so when no worker runs."""
     job = get_for_account_or_404(ImportJob.objects.only(*IMPORT_JOB_FIELDS), request, pk)
     imported = job.phase == ImportJob.Phase.IMPORT
     outcome = request.GET.get("outcome", "")
@@ -57,7 +59,8 @@ def import_job(request, pk: int):
             "page": page,
             "outcome": outcome,
             "imported": imported,
-            "stalled": import_job_stalled(job),
+            # While the run waits or runs: is any worker alive to run it?
+            "no_worker": job.running and not worker_seen(),
             "to_apply": job.totals.get(ImportJobRow.Outcome.CREATE, 0) + job.totals.get(ImportJobRow.Outcome.UPDATE, 0),
         },
     )
@@ -74,6 +77,7 @@ IMPORT_JOB_FIELDS = (
     "processed_rows",
     "totals",
     "error",
+    "attempts",
     "created_at",
     "updated_at",
 )
@@ -96,4 +100,14 @@ def import_job_recheck(request, pk: int):
     job = get_for_account_or_404(ImportJob.objects.only(*IMPORT_JOB_FIELDS), request, pk)
     if not import_job_start(job=job, phase=ImportJob.Phase.DRY_RUN):
         messages.error(request, "This file cannot be checked again now.")
+    return redirect("numbers:import-job", pk=job.pk)
+
+
+@require_POST
+@account_required
+def import_job_resume_view(request, pk: int):
+    """Take up a failed import where it stopped (its committed batches stay)."""
+    job = get_for_account_or_404(ImportJob.objects.only(*IMPORT_JOB_FIELDS), request, pk)
+    if not import_job_resume(job=job):
+        messages.error(request, "Only a failed import can be resumed.")
     return redirect("numbers:import-job", pk=job.pk)

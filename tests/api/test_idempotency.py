@@ -156,15 +156,20 @@ def test_an_oversized_body_with_a_key_is_a_413(api, settings):
     assert not IdempotencyRecord.objects.exists()
 
 
-def test_expired_records_of_every_account_are_purged_now_and_then(api, account, other_account, monkeypatch):
-    from kalem_site.api import idempotency
+def test_expired_records_of_every_account_are_purged_by_the_periodic_task(api, account, other_account):
+    from kalem_site.accounts.tasks import purge_idempotency_records
 
     old = timezone.now() - timedelta(hours=25)
     IdempotencyRecord.objects.create(account=other_account, key="old", fingerprint="x" * 64, created_at=old)
     fresh = IdempotencyRecord.objects.create(account=other_account, key="fresh", fingerprint="y" * 64)
-    monkeypatch.setattr(idempotency, "PURGE_CHANCE", 1.0)
-    post(api, "/api/v1/voice-agents", {"name": "Sales"}, "purging-key")
-    assert set(IdempotencyRecord.objects.values_list("key", flat=True)) == {fresh.key, "purging-key"}
+    post(api, "/api/v1/voice-agents", {"name": "Sales"}, "new-key")
+    # A request purges nothing but its own key's expired record.
+    assert set(IdempotencyRecord.objects.values_list("key", flat=True)) == {"old", fresh.key, "new-key"}
+
+    assert purge_idempotency_records.call() == 1
+
+    assert set(IdempotencyRecord.objects.values_list("key", flat=True)) == {fresh.key, "new-key"}
+    assert purge_idempotency_records.call() == 0
 
 
 def test_a_malformed_key_without_a_token_is_a_401(anonymous_api, db):

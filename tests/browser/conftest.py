@@ -92,3 +92,12 @@ def screenshot(tmp_path):
         return path
 
     return save
+
+
+@pytest.fixture
+def task_worker(live_server):
+    """A worker beside the live server: the imports run as tasks."""
+    from tests.tasks import worker_thread
+
+    with worker_thread() as worker:
+        yield worker

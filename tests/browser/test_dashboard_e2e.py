@@ -420,7 +420,9 @@ def test_create_use_and_revoke_an_api_token(page: Page, seeded, live_server, scr
     assert status == 401
 
 
-def test_import_a_csv_file_then_read_its_timeline_and_the_activity(page: Page, seeded, tmp_path, screenshot):
+def test_import_a_csv_file_then_read_its_timeline_and_the_activity(
+    page: Page, seeded, tmp_path, screenshot, task_worker
+):
     """Upload a CSV through the page, read the dry run, import, then find the changes on the
     number's timeline and on the Activity page."""
     sign_in(page)
@@ -437,6 +439,8 @@ def test_import_a_csv_file_then_read_its_timeline_and_the_activity(page: Page, s
     page.get_by_label("CSV file").set_input_files(str(csv_file))
     page.get_by_role("button", name="Upload and check").click()
 
+    # A worker runs the dry run; the page refreshes itself until it is done.
+    expect(page.locator("h1 .badge")).to_have_text("Dry run done", timeout=20_000)
     expect(page.get_by_role("heading", name="Dry run", exact=True)).to_be_visible()
     outcomes = page.locator("table.grid tbody tr td:nth-child(3)").all_inner_texts()
     assert outcomes == ["update", "create", "unchanged", "error"]
@@ -447,6 +451,7 @@ def test_import_a_csv_file_then_read_its_timeline_and_the_activity(page: Page, s
 
     page.get_by_role("button", name="Import 2 changes").click()
 
+    expect(page.locator("h1 .badge")).to_have_text("Imported", timeout=20_000)
     expect(page.get_by_role("heading", name="Result", exact=True)).to_be_visible()
     new = PhoneNumber.objects.get(number="+13035559999")
     assert new.voice_agent == seeded["voice_agents"]["Support desk"]

@@ -1,16 +1,18 @@
-"""/numbers/import/: upload a CSV file, read its dry run row by row, then apply it; large
-files run in a background thread and the job's page follows their progress."""
+"""/numbers/import/: upload a CSV file, read its dry run row by row, then apply it. Every run
+is a task of the queue: the tests run the waiting tasks in-process (tests/tasks.py) where a
+worker would, and the job's page follows the stored progress meanwhile."""
 
 import html as html_lib
 import re
-import threading
-import time
+from datetime import timedelta
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
+from django.utils import timezone
 
-from numbers_app import import_jobs, imports
+from kalem_site.tasks.models import WorkerHeartbeat
+from numbers_app import imports
 from numbers_app.audit import EventLog
 from numbers_app.models import ImportJob, ImportJobRow, NumberEvent, PhoneNumber
 from tests.audit import events_of
@@ -25,6 +27,7 @@ from tests.helpers import (
     flashes,
     html,
 )
+from tests.tasks import run_tasks
 
 URL = "/numbers/import/"
 COLUMNS = "number,provider,voice_agent,text_agent,trunk,status"
@@ -40,9 +43,19 @@ def job_url(job: ImportJob, action: str = "") -> str:
     return f"{URL}{job.pk}/{action + '/' if action else ''}"
 
 
-def upload(client, content: str | bytes, name: str = "numbers.csv"):
+def upload(client, content: str | bytes, name: str = "numbers.csv", *, run: bool = True):
+    """Upload the file; then, unless run=False, a worker runs its dry run."""
     data = content.encode() if isinstance(content, str) else content
-    return client.post(URL, {"file": SimpleUploadedFile(name, data, content_type="text/csv")})
+    response = client.post(URL, {"file": SimpleUploadedFile(name, data, content_type="text/csv")})
+    if run:
+        run_tasks()
+    return response
+
+
+def ran(response):
+    """The response, after a worker ran the tasks its request enqueued."""
+    run_tasks()
+    return response
 
 
 def numbers_csv(count: int, start: int = 0) -> str:
@@ -83,7 +96,7 @@ def test_anonymous_visitors_are_sent_to_sign_in_on_every_import_url(client, acco
     assert_login_redirect(upload(client, MIXED_CSV), URL)
     assert_login_redirect(client.get(job_url(job)), job_url(job))
     for action in ("apply", "recheck"):
-        assert_login_redirect(client.post(job_url(job, action)), job_url(job, action))
+        assert_login_redirect(ran(client.post(job_url(job, action))), job_url(job, action))
 
     job.refresh_from_db()
     assert job.state == "checked"
@@ -106,8 +119,8 @@ def test_posts_without_the_csrf_token_are_refused(owner, checked_job):
     csrf_client.force_login(owner)
 
     assert upload(csrf_client, numbers_csv(1)).status_code == 403
-    assert csrf_client.post(job_url(checked_job, "apply")).status_code == 403
-    assert csrf_client.post(job_url(checked_job, "recheck")).status_code == 403
+    assert ran(csrf_client.post(job_url(checked_job, "apply"))).status_code == 403
+    assert ran(csrf_client.post(job_url(checked_job, "recheck"))).status_code == 403
 
     assert ImportJob.objects.count() == 1
     checked_job.refresh_from_db()
@@ -120,8 +133,8 @@ def test_an_outsider_gets_404_for_another_accounts_job(client, outsider, checked
     client.force_login(outsider)
 
     assert client.get(job_url(checked_job)).status_code == 404
-    assert client.post(job_url(checked_job, "apply")).status_code == 404
-    assert client.post(job_url(checked_job, "recheck")).status_code == 404
+    assert ran(client.post(job_url(checked_job, "apply"))).status_code == 404
+    assert ran(client.post(job_url(checked_job, "recheck"))).status_code == 404
 
     checked_job.refresh_from_db()
     assert checked_job.state == "checked"
@@ -148,7 +161,7 @@ def test_a_teammate_sees_the_job_and_applies_it_in_their_name(client, teammate, 
     assert "mixed.csv" in html(response)
     assert table_rows(response) == MIXED_ROWS
 
-    response = client.post(job_url(checked_job, "apply"))
+    response = ran(client.post(job_url(checked_job, "apply")))
 
     assert response.status_code == 302
     created = PhoneNumber.objects.get(number="+14155550100")
@@ -198,7 +211,7 @@ def test_an_upload_shows_its_dry_run_and_writes_nothing(owner_client, mixed_impo
 
 
 def test_applying_writes_the_numbers_and_shows_the_result(owner_client, checked_job, mixed_import, account):
-    response = owner_client.post(job_url(checked_job, "apply"))
+    response = ran(owner_client.post(job_url(checked_job, "apply")))
 
     assert response.status_code == 302
     assert response["Location"] == job_url(checked_job)
@@ -222,11 +235,11 @@ def test_applying_writes_the_numbers_and_shows_the_result(owner_client, checked_
 
 
 def test_applying_twice_is_refused_the_second_time(owner_client, checked_job):
-    owner_client.post(job_url(checked_job, "apply"))
+    ran(owner_client.post(job_url(checked_job, "apply")))
     events = NumberEvent.objects.count()
     numbers = list(PhoneNumber.objects.order_by("number").values())
 
-    response = owner_client.post(job_url(checked_job, "apply"))
+    response = ran(owner_client.post(job_url(checked_job, "apply")))
 
     assert response.status_code == 302
     assert response["Location"] == job_url(checked_job)
@@ -368,7 +381,7 @@ def test_a_recheck_after_the_data_changed_updates_the_dry_run(owner_client, chec
     # Someone else registers the number the file would create.
     make_number(other_account, "+14155550100")
 
-    response = owner_client.post(job_url(checked_job, "recheck"))
+    response = ran(owner_client.post(job_url(checked_job, "recheck")))
 
     assert response.status_code == 302
     assert response["Location"] == job_url(checked_job)
@@ -390,9 +403,9 @@ def test_a_recheck_after_the_data_changed_updates_the_dry_run(owner_client, chec
 
 
 def test_an_imported_job_cannot_be_checked_again(owner_client, checked_job):
-    owner_client.post(job_url(checked_job, "apply"))
+    ran(owner_client.post(job_url(checked_job, "apply")))
 
-    response = owner_client.post(job_url(checked_job, "recheck"))
+    response = ran(owner_client.post(job_url(checked_job, "recheck")))
 
     assert response.status_code == 302
     assert flashes(response) == ["This file cannot be checked again now."]
@@ -418,83 +431,93 @@ def test_the_job_page_runs_the_same_number_of_queries_whatever_the_rows(
     assert len(table_rows(response)) == rows
 
 
-# --- large files, in the background ----------------------------------------------------------
+# --- runs are tasks of the queue -------------------------------------------------------------
 
 
-def wait_for(job: ImportJob, state: str, timeout: float = 10) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        job.refresh_from_db()
-        if job.state == state:
-            return
-        assert job.state != "failed", job.error
-        time.sleep(0.05)
-    pytest.fail(f"the job is still {job.state!r} after {timeout} s")
+def beat(seconds_ago: float = 0) -> None:
+    """A worker's heartbeat, seen this long ago."""
+    seen = timezone.now() - timedelta(seconds=seconds_ago)
+    WorkerHeartbeat.objects.update_or_create(
+        worker_id="w1", defaults={"host": "h", "pid": 1, "started_at": seen, "last_seen": seen}
+    )
 
 
-@pytest.mark.django_db(transaction=True)
-def test_a_large_file_runs_in_the_background_and_the_page_follows_it(client, owner, account, settings, monkeypatch):
-    settings.IMPORT_BACKGROUND_ROWS = 5
-    # Each run waits for the gate, so the page is seen while the job is running.
-    gate = threading.Event()
-    run_import_job = import_jobs.run_import_job
+def test_every_run_is_a_task_and_the_page_follows_it(owner_client, account):
+    from django_tasks_db.models import DBTaskResult
 
-    def gated(*args):
-        gate.wait(10)
-        run_import_job(*args)
-
-    monkeypatch.setattr(import_jobs, "run_import_job", gated)
-    client.force_login(owner)
-
-    response = upload(client, numbers_csv(20))
+    beat()
+    response = upload(owner_client, numbers_csv(20), run=False)
 
     assert response.status_code == 302
     job = ImportJob.objects.get()
-    assert response["Location"] == job_url(job)
-    response = client.get(job_url(job))
+    assert (job.state, job.phase, job.processed_rows) == ("checking", "dry_run", 0)
+    task = DBTaskResult.objects.get()
+    assert (task.status, task.task_path, task.args_kwargs["args"]) == (
+        "READY",
+        "numbers_app.import_jobs.import_job_task",
+        [job.pk],
+    )
+    assert job.task_id == str(task.pk)
+    response = owner_client.get(job_url(job))
     assert response.status_code == 200
     body = html(response)
     assert '<meta http-equiv="refresh" content="2">' in body
     assert '<progress id="import-progress" max="20" value="0">' in body
     assert "Checking 0 of 20 rows" in body
+    assert "No worker is running" not in body
 
-    gate.set()
-    wait_for(job, "checked")
+    assert run_tasks() == 1
 
-    response = client.get(job_url(job))
-    assert response.status_code == 200
+    response = owner_client.get(job_url(job))
     body = html(response)
     assert "<progress" not in body and 'http-equiv="refresh"' not in body
     assert totals(response)[0] == ("20", "to create")
     assert "Import 20 changes" in body
     assert not PhoneNumber.objects.exists()
 
-    gate.clear()
-    response = client.post(job_url(job, "apply"))
+    owner_client.post(job_url(job, "apply"))
 
-    assert response.status_code == 302
-    response = client.get(job_url(job))
-    body = html(response)
+    body = html(owner_client.get(job_url(job)))
     assert '<meta http-equiv="refresh" content="2">' in body
     assert "Importing 0 of 20 rows" in body
     assert not PhoneNumber.objects.exists()
 
-    gate.set()
-    wait_for(job, "imported")
+    assert run_tasks() == 1
 
-    response = client.get(job_url(job))
-    assert response.status_code == 200
+    response = owner_client.get(job_url(job))
     assert "<h2>Result</h2>" in html(response)
     assert totals(response)[0] == ("20", "created")
-    assert job.processed_rows == 20
+    job.refresh_from_db()
+    assert (job.state, job.processed_rows) == ("imported", 20)
     assert PhoneNumber.objects.filter(account=account).count() == 20
     assert set(NumberEvent.objects.values_list("action", "actor_type", "actor_name", "channel")) == {
         ("created", "user", "alice", "import")
     }
     assert NumberEvent.objects.count() == 20
+    assert set(DBTaskResult.objects.values_list("status", flat=True)) == {"SUCCESSFUL"}
 
 
-def test_an_import_that_fails_part_way_shows_what_it_imported(owner_client, account, monkeypatch):
+def test_a_waiting_run_says_when_no_worker_is_running(owner_client, account, settings):
+    settings.TASKS_NO_WORKER_SECONDS = 5
+    upload(owner_client, numbers_csv(3), run=False)
+    job = ImportJob.objects.get()
+    message = "No worker is running: this job waits until one starts"
+
+    assert message in html(owner_client.get(job_url(job)))  # no worker ever seen
+    beat(seconds_ago=6)
+    assert message in html(owner_client.get(job_url(job)))
+    assert message in html(owner_client.get("/jobs/"))
+    beat(seconds_ago=1)
+    assert message not in html(owner_client.get(job_url(job)))
+    assert message not in html(owner_client.get("/jobs/"))
+
+    run_tasks()
+    WorkerHeartbeat.objects.all().delete()
+    # Nothing waits: nothing to say.
+    assert message not in html(owner_client.get(job_url(job)))
+
+
+def test_an_import_that_fails_part_way_shows_what_it_imported_and_resumes(owner_client, account, monkeypatch, caplog):
     monkeypatch.setattr(imports, "BATCH_SIZE", 2)
     upload(owner_client, numbers_csv(5))
     job = ImportJob.objects.get()
@@ -508,12 +531,112 @@ def test_an_import_that_fails_part_way_shows_what_it_imported(owner_client, acco
 
     monkeypatch.setattr(EventLog, "save", fail_on_the_second_batch)
 
-    owner_client.post(job_url(job, "apply"))
+    ran(owner_client.post(job_url(job, "apply")))
     response = owner_client.get(job_url(job))
 
     assert response.status_code == 200
     page = html(response)
     assert "Result" in page and "Dry run</h2>" not in page
     assert "The run stopped on an unexpected error. The rows before row 3 were imported; the rest were not." in page
+    assert "Resume the import" in page
     assert [row[2] for row in table_rows(response)] == ["create", "create"]
     assert PhoneNumber.objects.filter(account=account).count() == 2
+    failure = next(record for record in caplog.records if record.getMessage() == f"Import job {job.pk} failed")
+    assert failure.exc_info and "the database went away" in str(failure.exc_info[1])
+
+    monkeypatch.setattr(EventLog, "save", original)
+    response = ran(owner_client.post(job_url(job, "resume")))
+
+    assert response.status_code == 302
+    response = owner_client.get(job_url(job))
+    assert totals(response)[0] == ("5", "created")
+    assert [row[0] for row in table_rows(response)] == ["2", "3", "4", "5", "6"]
+    job.refresh_from_db()
+    assert (job.state, job.processed_rows, job.error) == ("imported", 5, "")
+    assert PhoneNumber.objects.filter(account=account).count() == 5
+    assert NumberEvent.objects.filter(action="created").count() == 5
+    assert flashes(ran(owner_client.post(job_url(job, "resume")))) == ["Only a failed import can be resumed."]
+
+
+def test_a_run_that_loses_the_database_is_resumed_after_its_last_committed_batch(owner_client, account, monkeypatch):
+    """The job's rows and progress are written in each batch's transaction: a batch whose
+    record fails is rolled back whole, and the reaper's new task continues after the last
+    committed batch."""
+    from django.db import OperationalError
+
+    from numbers_app import import_jobs
+    from numbers_app.tasks import reap_jobs
+
+    monkeypatch.setattr(imports, "BATCH_SIZE", 3)
+    # A number repeated across batches is still refused after the resume.
+    content = numbers_csv(10) + "+14155550001,,,,,\n"
+    upload(owner_client, content)
+    job = ImportJob.objects.get()
+    owner_client.post(job_url(job, "apply"))
+    original, calls = import_jobs.insert_many, []
+
+    def lose_the_database_on_the_third_batch(model, rows):
+        calls.append(1)
+        if len(calls) == 3:
+            raise OperationalError("server closed the connection unexpectedly")
+        original(model, rows)
+
+    monkeypatch.setattr(import_jobs, "insert_many", lose_the_database_on_the_third_batch)
+    run_tasks()
+
+    job.refresh_from_db()
+    assert (job.state, job.processed_rows, job.attempts) == ("importing", 6, 0)
+    # Two whole batches, not a row of the third.
+    assert PhoneNumber.objects.count() == 6
+    assert NumberEvent.objects.count() == 6
+    assert ImportJobRow.objects.filter(job=job, phase="import").count() == 6
+    body = html(owner_client.get(job_url(job)))
+    assert "Importing 6 of 11 rows" in body
+
+    monkeypatch.setattr(import_jobs, "insert_many", original)
+    assert reap_jobs.call() == 1
+    job.refresh_from_db()
+    assert job.attempts == 1
+    assert "Resumed 1 time after its worker stopped" in html(owner_client.get(job_url(job)))
+    run_tasks()
+
+    job.refresh_from_db()
+    assert (job.state, job.processed_rows) == ("imported", 11)
+    assert job.totals == {"create": 10, "update": 0, "unchanged": 0, "error": 1}
+    assert PhoneNumber.objects.count() == 10
+    assert NumberEvent.objects.filter(action="created").count() == 10
+    lines = list(ImportJobRow.objects.filter(job=job, phase="import").values_list("line", flat=True))
+    assert sorted(lines) == list(range(2, 13))
+    assert ImportJobRow.objects.get(job=job, phase="import", line=12).message == "The number is also on line 3."
+
+
+def test_a_job_that_loses_its_worker_three_times_fails_with_a_rerun_button(owner_client, account, monkeypatch):
+    from django_tasks_db.models import DBTaskResult
+
+    from numbers_app.tasks import reap_jobs
+
+    upload(owner_client, numbers_csv(4))
+    job = ImportJob.objects.get()
+    owner_client.post(job_url(job, "apply"))
+    for attempt in range(4):
+        # The task was claimed by a worker that then died (no heartbeat).
+        DBTaskResult.objects.filter(status="READY").update(
+            status="RUNNING", worker_ids=["dead-worker"], started_at=timezone.now() - timedelta(minutes=5)
+        )
+        assert reap_jobs.call() == 1
+        job.refresh_from_db()
+        assert job.attempts == min(attempt + 1, 3)
+
+    assert job.state == "failed"
+    assert job.error == (
+        "The run was interrupted 4 times (its worker stopped) and was given up. "
+        "The first 0 rows were imported; resume the import for the rest."
+    )
+    assert DBTaskResult.objects.filter(status="FAILED").count() == 4
+    body = html(owner_client.get(job_url(job)))
+    assert "given up" in body and "Resume the import" in body
+
+    ran(owner_client.post(job_url(job, "resume")))
+    job.refresh_from_db()
+    assert (job.state, job.attempts) == ("imported", 0)
+    assert PhoneNumber.objects.count() == 4

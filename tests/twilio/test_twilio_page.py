@@ -1,8 +1,10 @@
 """/numbers/twilio/: store the account's Twilio credentials (write-only: the page shows at
 most "AC…" and the SID's last 4 characters), remove them, and sync from Twilio (against the
-fake Twilio), with the report on the page. Changes are POSTs with CSRF; failures are
-messages on the page, never a 500."""
+fake Twilio): the sync is a job of the queue with its own page, running and then its
+report (the tests run the queue's tasks in-process). Changes are POSTs with CSRF; failures
+are messages on the page, never a 500."""
 
+import html as html_lib
 import re
 
 import pytest
@@ -10,9 +12,10 @@ from cryptography.fernet import Fernet
 from django.test import Client
 
 from kalem_site.accounts.models import TwilioCredentials
-from numbers_app.models import NumberEvent, PhoneNumber
+from numbers_app.models import NumberEvent, PhoneNumber, TwilioSyncJob
 from numbers_app.twilio import twilio_credentials_set
 from tests.helpers import assert_login_redirect, field_errors, flashes, html
+from tests.tasks import run_tasks
 
 from .conftest import ACCOUNT_SID, AUTH_TOKEN
 
@@ -20,6 +23,16 @@ URL = "/numbers/twilio/"
 CREDENTIALS_URL = "/numbers/twilio/credentials/"
 DELETE_URL = "/numbers/twilio/credentials/delete/"
 SYNC_URL = "/numbers/twilio/sync/"
+
+
+def sync(client):
+    """Start a sync, let a worker run it, and return the sync's page."""
+    response = client.post(SYNC_URL)
+    assert response.status_code == 302
+    job = TwilioSyncJob.objects.latest("id")
+    assert response["Location"] == f"{SYNC_URL}{job.pk}/"
+    assert run_tasks() == 1
+    return client.get(response["Location"])
 
 
 def report_section(response, key: str) -> list[str]:
@@ -182,7 +195,7 @@ def test_sync_creates_the_missing_numbers_and_shows_the_report(
     fake_twilio.numbers = ["+14155550101", "+14155550102", "+14155550103", "+1555"]
     client.force_login(owner)
 
-    response = client.post(SYNC_URL)
+    response = sync(client)
 
     assert response.status_code == 200
     assert '<li class="msg-success">Twilio lists 4 numbers; 1 created here.</li>' in html(response)
@@ -208,9 +221,9 @@ def test_sync_creates_the_missing_numbers_and_shows_the_report(
 def test_syncing_again_creates_nothing(client, owner, credentials, fake_twilio):
     fake_twilio.numbers = ["+14155550101"]
     client.force_login(owner)
-    client.post(SYNC_URL)
+    sync(client)
 
-    response = client.post(SYNC_URL)
+    response = sync(client)
 
     assert response.status_code == 200
     assert report_section(response, "created") == []
@@ -224,12 +237,12 @@ def test_sync_with_bad_credentials_shows_the_error_and_writes_nothing(client, ow
     fake_twilio.numbers = ["+14155550101"]
     client.force_login(owner)
 
-    response = client.post(SYNC_URL)
+    response = sync(client)
 
     assert response.status_code == 200
     assert (
-        '<li class="msg-error">Twilio refused the stored credentials (HTTP 401, Twilio error 20003). '
-        "Check the Account SID and the auth token.</li>"
+        '<div class="form-errors" role="alert">Twilio refused the stored credentials (HTTP 401, Twilio error 20003). '
+        "Check the Account SID and the auth token.</div>"
     ) in html(response)
     assert 'data-report="created"' not in html(response)
     assert_no_secret(response)
@@ -240,11 +253,11 @@ def test_sync_with_bad_credentials_shows_the_error_and_writes_nothing(client, ow
 def test_sync_with_twilio_out_of_reach_shows_the_error(client, owner, credentials, twilio_down):
     client.force_login(owner)
 
-    response = client.post(SYNC_URL)
+    response = sync(client)
 
     assert response.status_code == 200
     assert re.search(
-        r'<li class="msg-error">Could not connect to Twilio \(127\.0\.0\.1:\d+\); try again later\.</li>',
+        r'<div class="form-errors" role="alert">Could not connect to Twilio \(127\.0\.0\.1:\d+\); try again later\.</div>',
         html(response),
     )
     assert not PhoneNumber.objects.exists()
@@ -265,7 +278,7 @@ def test_no_page_shows_the_sid_or_the_token(client, owner, credentials, fake_twi
     fake_twilio.numbers = ["+14155550101"]
     client.force_login(owner)
 
-    for response in (client.get(URL), client.post(SYNC_URL), client.get("/numbers/")):
+    for response in (client.get(URL), sync(client), client.get(URL), client.get("/jobs/"), client.get("/numbers/")):
         assert response.status_code == 200
         assert_no_secret(response)
 
@@ -345,3 +358,76 @@ def test_the_outsider_storing_credentials_leaves_another_accounts_alone(client, 
         ("Acme", ACCOUNT_SID),
         ("Globex", "AC" + "1" * 32),
     ]
+
+
+# --- the sync as a job of the queue ----------------------------------------------------------
+
+
+def test_a_waiting_sync_shows_its_page_and_a_second_click_joins_it(client, owner, credentials, fake_twilio):
+    from django_tasks_db.models import DBTaskResult
+
+    fake_twilio.numbers = ["+14155550101"]
+    client.force_login(owner)
+
+    first = client.post(SYNC_URL)
+    second = client.post(SYNC_URL)
+
+    job = TwilioSyncJob.objects.get()
+    assert first["Location"] == second["Location"] == f"{SYNC_URL}{job.pk}/"
+    assert DBTaskResult.objects.count() == 1
+    assert fake_twilio.requests == []
+    body = html(client.get(first["Location"]))
+    assert '<meta http-equiv="refresh" content="2">' in body
+    assert "Waiting for a worker to start the sync." in body
+    assert 'data-report="created"' not in body
+    assert not PhoneNumber.objects.exists()
+
+    assert run_tasks() == 1
+
+    job.refresh_from_db()
+    assert (job.state, job.listed, job.report["created"]) == ("done", 1, ["+14155550101"])
+    assert job.actor == {"type": "user", "name": "alice", "channel": "import"}
+    body = html(client.get(first["Location"]))
+    assert 'http-equiv="refresh"' not in body
+    assert "Twilio lists 1 number; 1 created here." in body
+    assert f'href="{SYNC_URL}{job.pk}/"' in html(client.get("/jobs/"))
+
+
+def test_the_outsider_gets_404_for_another_accounts_sync(client, owner, outsider, credentials, fake_twilio):
+    client.force_login(owner)
+    sync(client)
+    job = TwilioSyncJob.objects.get()
+    client.force_login(outsider)
+
+    assert client.get(f"{SYNC_URL}{job.pk}/").status_code == 404
+    assert "Sync from Twilio</a>" not in html(client.get("/jobs/"))
+
+
+def test_a_sync_that_raises_is_failed_with_a_message_and_the_worker_goes_on(
+    client, owner, credentials, fake_twilio, monkeypatch, caplog
+):
+    from numbers_app import twilio_jobs
+
+    fake_twilio.numbers = ["+14155550101"]
+    client.force_login(owner)
+
+    def broken(**kwargs):
+        raise ZeroDivisionError("a bug")
+
+    monkeypatch.setattr(twilio_jobs, "twilio_sync", broken)
+    client.post(SYNC_URL)
+    failed = TwilioSyncJob.objects.get()
+    assert run_tasks() == 1
+
+    failed.refresh_from_db()
+    assert failed.state == "failed"
+    assert failed.error == twilio_jobs.UNEXPECTED_MESSAGE
+    [logged] = [record for record in caplog.records if record.getMessage() == f"Twilio sync job {failed.pk} failed"]
+    assert logged.exc_info[0] is ZeroDivisionError
+    body = html_lib.unescape(html(client.get(f"{SYNC_URL}{failed.pk}/")))
+    assert twilio_jobs.UNEXPECTED_MESSAGE in body and "Sync again" in body
+    assert not PhoneNumber.objects.exists()
+
+    monkeypatch.undo()
+    page = sync(client)
+    assert "Twilio lists 1 number; 1 created here." in html(page)
