@@ -68,7 +68,6 @@ def agent_update(*, actor: Actor, agent: Agent, **changes) -> Agent:
             related=agent,
             action=NumberEvent.Action.RENAMED,
             field=_numbers_field(agent),
-            before={"id": agent.pk, "name": before["name"]},
             after=assignment_value(agent),
         )
     _save_unique(agent, changed=[field for field in changes if getattr(agent, field) != before[field]])
@@ -80,12 +79,7 @@ def agent_delete(*, actor: Actor, agent: Agent) -> int:
     """Delete the agent; its numbers stay, unassigned. Returns how many were unassigned."""
     field = _numbers_field(agent)
     lock_and_record_for_numbers(
-        actor=actor,
-        related=agent,
-        action=NumberEvent.Action.UNASSIGNED,
-        field=field,
-        before=assignment_value(agent),
-        after=None,
+        actor=actor, related=agent, action=NumberEvent.Action.UNASSIGNED, field=field, after=None
     )
     unassigned = agent.numbers.update(**{field: None, "updated_at": timezone.now()})
     agent.delete()

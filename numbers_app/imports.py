@@ -15,7 +15,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 
 from django.core.exceptions import ValidationError
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
 from agents_app.models import TextAgent, VoiceAgent
@@ -23,7 +23,7 @@ from kalem_site.accounts.models import Account
 from kalem_site.actors import Actor
 from kalem_site.db import insert_many
 
-from .audit import STATE_FIELDS, EventLog, recorded_value
+from .audit import STATE_FIELDS, EventLog, assignment_names, recorded_value
 from .models import ImportOutcome, NumberEvent, PhoneNumber, SipTrunk
 from .phone import normalize_number
 from .selectors import CSV_COLUMNS
@@ -170,13 +170,21 @@ class Ambiguous:
 
 class Assignments:
     """The account's agents and trunks, found by name (exactly as written) or, failing
-    that, by id: read once per import, not once per row."""
+    that, by id: read once per import, not once per row.
 
-    def __init__(self, account: Account):
+    With `lock` (applying a batch; before its numbers are locked), they are locked FOR KEY
+    SHARE until the batch commits, as assignment_names() explains: none is renamed or
+    deleted meanwhile, so the names the events record are the names they have."""
+
+    def __init__(self, account: Account, *, lock: bool = False):
         self.by_field = {}
         for name, model in (("voice_agent", VoiceAgent), ("text_agent", TextAgent), ("trunk", SipTrunk)):
             by_name = defaultdict(list)
-            objects = list(model.objects.for_account(account))
+            queryset = model.objects.for_account(account)
+            if lock and connection.features.has_select_for_update:
+                sql, params = queryset.query.sql_with_params()
+                queryset = model.objects.raw(f"{sql} FOR KEY SHARE", params)
+            objects = list(queryset)
             for obj in objects:
                 by_name[obj.name].append(obj)
             self.by_field[name] = (dict(by_name), {str(obj.pk): obj for obj in objects}, model)
@@ -336,6 +344,25 @@ def _current(number: PhoneNumber, name: str, assignments: Assignments):
     return None if pk is None else assignments.by_field[name][1].get(str(pk))
 
 
+def _add_unknown_assignments(results: list[RowResult], assignments: Assignments) -> None:
+    """The agents and trunks that updated numbers had when they were locked, and that were
+    created after `assignments` was read: their names as they are now (the numbers are
+    locked, so these cannot be renamed meanwhile), for the events' `before`."""
+    unknown = defaultdict(set)
+    for result in results:
+        if result.outcome == Outcome.UPDATE:
+            for name in result.values:
+                pk = getattr(result.existing, f"{name}_id", None) if name in ASSIGNMENT_FIELDS else None
+                if pk is not None and str(pk) not in assignments.by_field[name][1]:
+                    unknown[name].add(pk)
+    if not unknown:
+        return
+    for name, names in assignment_names(read=unknown).items():
+        by_id, model = assignments.by_field[name][1], assignments.by_field[name][2]
+        for pk, current_name in names.items():
+            by_id[str(pk)] = model(pk=pk, name=current_name)
+
+
 def _batches(rows: Iterator[tuple[int, dict]]) -> Iterator[list[tuple[int, dict]]]:
     batch = []
     for row in rows:
@@ -373,7 +400,7 @@ def _apply_batch(actor: Actor, account: Account, batch: list, seen: dict) -> lis
             with transaction.atomic():
                 # The agents and trunks as they are now: one renamed or deleted since the
                 # last batch is seen as it is.
-                assignments = Assignments(account)
+                assignments = Assignments(account, lock=True)
                 results = plan_batch(account, batch, assignments, seen, lock=True)
                 _write(actor, account, results, assignments)
                 return results
@@ -414,6 +441,7 @@ def _write(actor: Actor, account: Account, results: list[RowResult], assignments
             state = {field: recorded_value(field, result.values[field]) for field in STATE_FIELDS}
             log.add(created, NumberEvent.Action.CREATED, after=state)
 
+    _add_unknown_assignments(results, assignments)
     updates, changed_fields = [], set()
     for result in results:
         if result.outcome != Outcome.UPDATE:

@@ -15,6 +15,8 @@ from .audit import (
     ASSIGNMENT_FIELDS,
     STATE_VALUES,
     EventLog,
+    add_assignment_names,
+    assignment_names,
     assignment_value,
     lock_and_record_for_numbers,
     number_state,
@@ -70,6 +72,9 @@ def number_create(
     _check_choices({"provider": provider, "status": status})
     assignments = {"voice_agent": voice_agent, "text_agent": text_agent, "trunk": trunk}
     check_same_account(account.id, assignments)
+    # The agents and trunks as they are now, locked against a rename until this commits (so
+    # the event names them as they are when the number appears).
+    _refresh_names(assignments, assignment_names(share=_ids(assignments), required=_ids(assignments)))
     phone_number = PhoneNumber(account=account, number=number, provider=provider, status=status, **assignments)
     try:
         # A savepoint, so that losing a race to the unique constraint leaves the outer
@@ -86,13 +91,37 @@ def number_create(
     return phone_number
 
 
+def _ids(assignments: dict) -> dict:
+    """{field: {id}} of the agents and trunks among `assignments` (a field's None: none)."""
+    return {
+        field: {value.pk} for field, value in assignments.items() if field in ASSIGNMENT_FIELDS and value is not None
+    }
+
+
+def _refresh_names(related: dict, names: dict) -> None:
+    """Give the agents and trunks in `related` ({field: object or None}) the names just read."""
+    for field, obj in related.items():
+        if obj is not None and obj.pk in names.get(field, {}):
+            obj.name = names[field][obj.pk]
+
+
 def _locked(number: PhoneNumber) -> PhoneNumber:
-    """The number's row as it is now, with its assignments, locked until the transaction
-    ends. Raises PhoneNumber.DoesNotExist if it was deleted meanwhile."""
+    """The number's row as it is now, locked until the transaction ends. Raises
+    PhoneNumber.DoesNotExist if it was deleted meanwhile.
+
+    The row alone: PostgreSQL re-reads the locked row once the lock is granted, but rows
+    joined to it would come from the statement's older snapshot. What the caller had already
+    read of its agents and trunks is kept where the ids still match; their names are read
+    again (assignment_names()) by whoever records them."""
     try:
-        return PhoneNumber.objects.select_for_update(of=("self",)).select_related(*ASSIGNMENT_FIELDS).get(pk=number.pk)
+        locked = PhoneNumber.objects.select_for_update().get(pk=number.pk)
     except PhoneNumber.DoesNotExist:
         raise PhoneNumber.DoesNotExist(f"Number {number.pk} was deleted.") from None
+    for field in ASSIGNMENT_FIELDS:
+        relation = PhoneNumber._meta.get_field(field)
+        if relation.is_cached(number) and getattr(number, relation.attname) == getattr(locked, relation.attname):
+            relation.set_cached_value(locked, relation.get_cached_value(number))
+    return locked
 
 
 def _current_value(number: PhoneNumber, field: str):
@@ -113,15 +142,33 @@ def number_update(*, actor: Actor, number: PhoneNumber, **changes) -> PhoneNumbe
         raise TypeError(f"number_update() got unexpected fields: {sorted(unknown)}")
     _check_choices(changes)
     check_same_account(number.account_id, changes)
+    # The agents and trunks this may assign, and those the caller's copy has in the fields it
+    # may change, locked against a rename or delete until this commits (see
+    # assignment_names()): their names are then the ones to record.
+    fields = [field for field in changes if field in ASSIGNMENT_FIELDS]
+    share = {field: {_comparable(changes[field]), getattr(number, f"{field}_id")} for field in fields}
+    names = assignment_names(share=share, required=_ids(changes)) if fields else {}
     # Compared with the row as it is now, not the caller's copy, which may be stale: the
     # events then say exactly what this change replaced.
     number = _locked(number)
     changed = [field for field, value in changes.items() if _current_value(number, field) != _comparable(value)]
+    assigned = {field: changes[field] for field in changed if field in ASSIGNMENT_FIELDS}
+    current = {field: getattr(number, f"{field}_id") for field in assigned}
+    unread = {field: {pk} for field, pk in current.items() if pk is not None and pk not in names[field]}
+    if unread:
+        # Moved meanwhile to another agent or trunk than the caller's copy had: its name as it
+        # is now, the number being locked.
+        for field, read in assignment_names(read=unread).items():
+            names[field].update(read)
+    _refresh_names(assigned, names)
     log = EventLog(actor)
     for field in changed:
-        log.add_change(
-            number, field, recorded_value(field, getattr(number, field)), recorded_value(field, changes[field])
-        )
+        if field in assigned:
+            pk = current[field]
+            before = None if pk is None else {"id": pk, "name": names[field][pk]}
+        else:
+            before = getattr(number, field)
+        log.add_change(number, field, before, recorded_value(field, changes[field]))
         setattr(number, field, changes[field])
     save_changed_fields(number, changed)
     log.save()
@@ -139,8 +186,11 @@ def number_set_status(*, actor: Actor, number: PhoneNumber, active: bool) -> Pho
 def number_delete(*, actor: Actor, number: PhoneNumber) -> None:
     """Delete the number. Raises PhoneNumber.DoesNotExist if it is already gone."""
     number = _locked(number)
+    row = {"id": number.pk, "account_id": number.account_id, "number": number.number}
+    row.update({column: getattr(number, column) for column in STATE_VALUES})
+    add_assignment_names([row])
     log = EventLog(actor)
-    log.add(number, NumberEvent.Action.DELETED, before=number_state(number))
+    log.add(number, NumberEvent.Action.DELETED, before=number_state(row))
     number.delete()
     log.save()
 
@@ -177,12 +227,7 @@ def trunk_update(*, actor: Actor, trunk: SipTrunk, **changes) -> SipTrunk:
     _validate_trunk(trunk)
     if "name" in changes and trunk.name != before["name"]:
         lock_and_record_for_numbers(
-            actor=actor,
-            related=trunk,
-            action=NumberEvent.Action.RENAMED,
-            field="trunk",
-            before={"id": trunk.pk, "name": before["name"]},
-            after=assignment_value(trunk),
+            actor=actor, related=trunk, action=NumberEvent.Action.RENAMED, field="trunk", after=assignment_value(trunk)
         )
     save_changed_fields(trunk, [field for field in changes if getattr(trunk, field) != before[field]])
     return trunk
@@ -192,12 +237,7 @@ def trunk_update(*, actor: Actor, trunk: SipTrunk, **changes) -> SipTrunk:
 def trunk_delete(*, actor: Actor, trunk: SipTrunk) -> int:
     """Delete the trunk; its numbers stay, unassigned. Returns how many were unassigned."""
     lock_and_record_for_numbers(
-        actor=actor,
-        related=trunk,
-        action=NumberEvent.Action.UNASSIGNED,
-        field="trunk",
-        before=assignment_value(trunk),
-        after=None,
+        actor=actor, related=trunk, action=NumberEvent.Action.UNASSIGNED, field="trunk", after=None
     )
     unassigned = trunk.numbers.update(trunk=None, updated_at=timezone.now())
     trunk.delete()
@@ -221,15 +261,22 @@ def number_bulk_update(*, actor: Actor, account: Account, ids: list[int], **chan
     for field, value in changes.items():
         value = _comparable(value)
         unchanged &= Q(**{f"{columns[field]}__isnull": True}) if value is None else Q(**{columns[field]: value})
-    names = [f"{field}__name" for field in changes if field in ASSIGNMENT_FIELDS]
+    assigned = {field: value for field, value in changes.items() if field in ASSIGNMENT_FIELDS}
+    # First the new agents and trunks, locked against a rename until this commits (before
+    # the numbers, the order a rename takes its locks in); then the numbers, locked, the rows
+    # alone; then, in a statement of its own, the names they change from (see
+    # assignment_names()).
+    _refresh_names(assigned, assignment_names(share=_ids(assigned), required=_ids(assigned)))
     rows = list(
         PhoneNumber.objects.for_account(account)
         .filter(pk__in=ids)
         .exclude(unchanged)
-        .select_for_update(of=("self",))
+        .select_for_update()
         .order_by("id")
-        .values("id", "account_id", "number", *columns.values(), *names)
+        .values("id", "account_id", "number", *columns.values())
     )
+    if assigned and rows:
+        add_assignment_names(rows, list(assigned))
     log = EventLog(actor)
     for row in rows:
         for field, value in changes.items():
@@ -244,9 +291,9 @@ def number_bulk_update(*, actor: Actor, account: Account, ids: list[int], **chan
 def number_bulk_delete(*, actor: Actor, account: Account, ids: list[int]) -> int:
     """Delete many numbers of the account. Returns how many were deleted."""
     numbers = PhoneNumber.objects.for_account(account).filter(pk__in=ids)
-    rows = list(
-        numbers.select_for_update(of=("self",)).order_by("id").values("id", "account_id", "number", *STATE_VALUES)
-    )
+    rows = list(numbers.select_for_update().order_by("id").values("id", "account_id", "number", *STATE_VALUES))
+    if rows:
+        add_assignment_names(rows)
     log = EventLog(actor)
     for row in rows:
         log.add(row, NumberEvent.Action.DELETED, before=number_state(row))
