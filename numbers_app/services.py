@@ -7,6 +7,7 @@ from django.db.models import Q
 from django.utils import timezone
 
 from agents_app.models import TextAgent, VoiceAgent
+from kalem_site.accounts.crypto import CredentialsUnavailable
 from kalem_site.accounts.models import Account
 from kalem_site.actors import Actor
 from kalem_site.db import save_changed_fields
@@ -198,6 +199,21 @@ def number_delete(*, actor: Actor, number: PhoneNumber) -> None:
 TRUNK_FIELDS = ("name", "direction", "auth_type", "host", "port", "username", "password", "outbound_server")
 
 
+def _encrypted_password(password: str) -> str:
+    """Raises ValidationError (on `password`) when it is too long or cannot be encrypted."""
+    holder = SipTrunk()
+    holder.password = password
+    return holder.password_encrypted
+
+
+def _has_password(trunk: SipTrunk, password: str) -> bool:
+    """Whether `password` is the trunk's current one (False when that cannot be read)."""
+    try:
+        return trunk.sip_password() == password
+    except CredentialsUnavailable:
+        return False
+
+
 def _validate_trunk(trunk: SipTrunk) -> None:
     trunk.name = (trunk.name or "").strip()
     # Field rules and SipTrunk.clean()'s conditional rules; the account is set by the caller.
@@ -221,6 +237,12 @@ def trunk_update(*, actor: Actor, trunk: SipTrunk, **changes) -> SipTrunk:
     unknown = set(changes) - set(TRUNK_FIELDS)
     if unknown:
         raise TypeError(f"trunk_update() got unexpected fields: {sorted(unknown)}")
+    if "password" in changes:
+        # Stored encrypted (a new token each time): compared in plaintext, so sending the
+        # current password again changes nothing.
+        password = changes.pop("password") or ""
+        if not _has_password(trunk, password):
+            changes["password_encrypted"] = _encrypted_password(password)
     before = {field: getattr(trunk, field) for field in changes}
     for field, value in changes.items():
         setattr(trunk, field, value)

@@ -305,7 +305,7 @@ def test_saving_a_trunk_with_an_empty_password_keeps_it(admin_client, digest_tru
 
     assert response.status_code == 302, html(response)
     digest_trunk.refresh_from_db()
-    assert (digest_trunk.name, digest_trunk.password) == ("Carrier EU", PASSWORD)
+    assert (digest_trunk.name, digest_trunk.sip_password()) == ("Carrier EU", PASSWORD)
 
 
 def test_saving_a_trunk_with_a_new_password_replaces_it(admin_client, digest_trunk):
@@ -315,7 +315,7 @@ def test_saving_a_trunk_with_a_new_password_replaces_it(admin_client, digest_tru
 
     assert response.status_code == 302, html(response)
     digest_trunk.refresh_from_db()
-    assert digest_trunk.password == "n3w-Pa55"
+    assert digest_trunk.sip_password() == "n3w-Pa55"
 
 
 def test_a_trunk_form_with_errors_does_not_echo_the_password(admin_client, digest_trunk):
