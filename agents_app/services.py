@@ -56,7 +56,7 @@ def agent_update(*, actor: Actor, agent: Agent, **changes) -> Agent:
         setattr(agent, field, value)
     _validate_agent(agent)
     if "name" in changes and agent.name != before["name"]:
-        numbers_record_rename(actor=actor, assignee=agent, old_name=before["name"])
+        numbers_record_rename(actor=actor, assignee=agent)
     _save_unique(agent, changed=[field for field in changes if getattr(agent, field) != before[field]])
     return agent
 

@@ -155,7 +155,7 @@ def insert_trunks(connection, account: int, count: int, now) -> list[int]:
     return [
         connection.execute(
             "INSERT INTO numbers_app_siptrunk (account_id, name, direction, auth_type, host, port, username, "
-            "password, outbound_server, registered, created_at, updated_at) "
+            "password_encrypted, outbound_server, registered, created_at, updated_at) "
             "VALUES (%s, %s, 'inbound', 'ip', %s, 5060, '', '', '', false, %s, %s) RETURNING id",
             [account, f"Trunk {index}", f"10.0.{account % 250}.{index + 1}", now, now],
         ).fetchone()[0]

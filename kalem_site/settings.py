@@ -5,6 +5,7 @@ for production except where `DEBUG=1` is set explicitly.
 """
 
 import base64
+import datetime
 import hashlib
 import os
 import sys
@@ -55,6 +56,7 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "whitenoise.runserver_nostatic",
     "django.contrib.staticfiles",
+    "axes",
     "rest_framework",
     "django_filters",
     "drf_spectacular",
@@ -77,6 +79,8 @@ MIDDLEWARE = [
     # API only: counted before any work is done, then replays of Idempotency-Key retries.
     "kalem_site.api.ratelimit.RateLimitMiddleware",
     "kalem_site.api.idempotency.IdempotencyMiddleware",
+    # Last: turns a locked-out sign-in (dashboard or admin) into the 429 page.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "kalem_site.urls"
@@ -173,6 +177,33 @@ if TESTING:
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "numbers:list"
 LOGOUT_REDIRECT_URL = "login"
+
+# Failed sign-ins (the dashboard's /login/ and the admin's) are throttled by django-axes:
+# after LOGIN_FAILURE_LIMIT failures for one username (from any address), or from one client
+# address (for any usernames), within LOGIN_COOLOFF_MINUTES, sign-ins for it are answered 429
+# until that many minutes have passed since the last failure, even with the right password.
+# Failures are kept in the database (shared by every worker); each is logged, without the
+# password, by kalem_site.accounts.throttle. The API's bearer tokens are not sign-ins.
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+try:
+    LOGIN_FAILURE_LIMIT = int(os.environ.get("LOGIN_FAILURE_LIMIT", "5"))
+    LOGIN_COOLOFF_MINUTES = int(os.environ.get("LOGIN_COOLOFF_MINUTES", "15"))
+except ValueError:
+    LOGIN_FAILURE_LIMIT = LOGIN_COOLOFF_MINUTES = 0
+if LOGIN_FAILURE_LIMIT < 1 or LOGIN_COOLOFF_MINUTES < 1:
+    raise ImproperlyConfigured("LOGIN_FAILURE_LIMIT and LOGIN_COOLOFF_MINUTES must be whole numbers of at least 1.")
+AXES_FAILURE_LIMIT = LOGIN_FAILURE_LIMIT
+AXES_COOLOFF_TIME = datetime.timedelta(minutes=LOGIN_COOLOFF_MINUTES)
+AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
+AXES_RESET_ON_SUCCESS = True
+AXES_LOCKOUT_CALLABLE = "kalem_site.accounts.throttle.locked_out"
+AXES_CLIENT_IP_CALLABLE = "kalem_site.accounts.throttle.client_address"
+# Axes' own log lines repeat what kalem_site.accounts.throttle logs.
+AXES_VERBOSE = False
+AXES_DISABLE_ACCESS_LOG = True
 
 LANGUAGE_CODE = "en-us"
 TIME_ZONE = "UTC"
@@ -327,5 +358,9 @@ CSRF_COOKIE_SECURE = env_bool("SECURE_COOKIES", False)
 SECURE_HSTS_SECONDS = int(os.environ.get("SECURE_HSTS_SECONDS", "0"))
 SECURE_HSTS_INCLUDE_SUBDOMAINS = SECURE_HSTS_SECONDS > 0
 SECURE_HSTS_PRELOAD = SECURE_HSTS_SECONDS > 0
-if env_bool("SECURE_PROXY_SSL_HEADER", False):
+# Behind the proxy in front (SECURE_PROXY_SSL_HEADER=1): trust its X-Forwarded-Proto, and take
+# a sign-in's client address from the X-Forwarded-For entry it appended (the last), not from
+# REMOTE_ADDR (the proxy's own address).
+BEHIND_PROXY = env_bool("SECURE_PROXY_SSL_HEADER", False)
+if BEHIND_PROXY:
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")

@@ -104,8 +104,13 @@ class SipTrunkAdminForm(TrunkForm):
         fields = ["account", *TrunkForm.Meta.fields]
 
     def _post_clean(self):
-        if self.instance.pk and not self.cleaned_data.get("password"):
-            self.cleaned_data["password"] = self.instance.password
+        # A typed password is set (encrypted) on the instance so that the trunk's rules see
+        # it; an empty one leaves the stored password as it is.
+        if self.cleaned_data.get("password"):
+            try:
+                self.instance.password = self.cleaned_data["password"]
+            except ValidationError as error:
+                self.add_error(None, error)
         # The admin validates on the form, as admin forms do; the service validates again.
         forms.ModelForm._post_clean(self)
 
@@ -126,6 +131,8 @@ class SipTrunkAdmin(admin.ModelAdmin):
 
     def save_model(self, request, obj, form, change):
         fields = {name: form.cleaned_data[name] for name in TrunkForm.Meta.fields}
+        if change and not fields["password"]:
+            del fields["password"]  # kept
         if change:
             # obj holds the form's values already; the service compares against the stored row.
             services.trunk_update(actor=admin_actor(request), trunk=SipTrunk.objects.get(pk=obj.pk), **fields)

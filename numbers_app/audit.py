@@ -1,6 +1,7 @@
 """Writing the audit timeline. Only services call these, inside their own transaction, so an
 event exists exactly when its change does."""
 
+from django.db import IntegrityError, connections, router
 from django.utils import timezone
 
 from kalem_site.actors import Actor
@@ -33,19 +34,94 @@ def recorded_from_row(row: dict, field: str):
     return None if pk is None else {"id": pk, "name": row[f"{field}__name"]}
 
 
+def _assigned_model(field: str):
+    return PhoneNumber._meta.get_field(field).related_model
+
+
+def assignment_names(*, read: dict | None = None, share: dict | None = None, required: dict | None = None) -> dict:
+    """The names of agents and trunks as they are now, {field: {id: name}}, for the ids in
+    `read` and `share` (each {field: ids}): one statement, however many fields.
+
+    Read once the numbers concerned are locked, in a statement of its own: under READ
+    COMMITTED PostgreSQL re-reads only the rows a statement locks once their lock is
+    granted; the rows it joins to them come from the statement's older snapshot (an agent
+    renamed, or a number moved to another agent meanwhile, would be recorded as it was, or
+    as null). A statement started after the lock sees everything committed before it.
+
+    The `share` rows are also locked FOR KEY SHARE until the transaction ends: the lock an
+    assignment's foreign key takes at commit anyway, taken earlier. Take it before locking
+    the numbers, in the order a rename or delete takes its locks (the agent or trunk FOR
+    UPDATE, then its numbers): that rename or delete then either committed first, and its
+    outcome is read here, or waits for this change and then sees its numbers as they end up;
+    a locked agent's name stays as read until this commits. An id of `required` (one a
+    change assigns) that is gone, deleted meanwhile, raises IntegrityError, as its foreign
+    key would at commit (the API answers 409)."""
+    read, share = read or {}, share or {}
+    connection = connections[router.db_for_write(PhoneNumber)]
+    quote = connection.ops.quote_name
+    lock = " FOR KEY SHARE" if connection.features.has_select_for_update else ""
+    # One SELECT per (field, ids), tagged with its position; the locked ones as WITH queries
+    # (PostgreSQL takes no locking clause in a UNION's inputs).
+    queries = [(field, ids, True) for field, ids in share.items()] + [
+        (field, ids, False) for field, ids in read.items()
+    ]
+    withs, selects, with_params, select_params = [], [], [], []
+    for tag, (field, ids, locked) in enumerate(queries):
+        ids = sorted({pk for pk in ids if pk is not None})
+        if not ids:
+            continue
+        model = _assigned_model(field)
+        columns = f"{quote(model._meta.pk.column)}, {quote(model._meta.get_field('name').column)}"
+        where = f"{quote(model._meta.pk.column)} IN ({', '.join(['%s'] * len(ids))})"
+        if locked:
+            withs.append(f"locked{tag} AS (SELECT {columns} FROM {quote(model._meta.db_table)} WHERE {where}{lock})")
+            with_params += ids
+            selects.append(f"SELECT {tag}, {columns} FROM locked{tag}")
+        else:
+            selects.append(f"SELECT {tag}, {columns} FROM {quote(model._meta.db_table)} WHERE {where}")
+            select_params += ids
+    names = {field: {} for field, _, _ in queries}
+    if selects:
+        sql = ("WITH " + ", ".join(withs) + " " if withs else "") + " UNION ALL ".join(selects)
+        with connection.cursor() as cursor:
+            cursor.execute(sql, with_params + select_params)
+            for tag, pk, name in cursor.fetchall():
+                names[queries[tag][0]][pk] = name
+    for field, ids in (required or {}).items():
+        missing = {pk for pk in ids if pk is not None} - set(names.get(field, ()))
+        if missing:
+            raise IntegrityError(f"{_assigned_model(field).kind_title} {min(missing)} was deleted meanwhile.")
+    return names
+
+
+def recorded_with_names(field: str, pk, names: dict):
+    """An assignment field's value as recorded, its name from assignment_names()."""
+    return None if pk is None else {"id": pk, "name": names[field][pk]}
+
+
+def add_assignment_names(rows: list[dict], fields=ASSIGNMENT_FIELDS, *, share: dict | None = None) -> dict:
+    """Add `<field>__name` to `rows`, dicts holding `<field>_id`: the names as they are now,
+    read by assignment_names() (so: once the rows are locked), which also locks the `share`
+    rows. Returns the names read."""
+    names = assignment_names(read={field: {row[f"{field}_id"] for row in rows} for field in fields}, share=share)
+    for row in rows:
+        for field in fields:
+            pk = row[f"{field}_id"]
+            # The row is locked, so its agent or trunk cannot be deleted meanwhile: deleting
+            # one locks its numbers first.
+            row[f"{field}__name"] = None if pk is None else names[field][pk]
+    return names
+
+
 # A number's whole state, as recorded for its creation and its deletion.
 STATE_FIELDS = ("status", "provider", *ASSIGNMENT_FIELDS)
-# The columns to read it from, for numbers read as dicts.
-STATE_VALUES = (
-    "status",
-    "provider",
-    *(column for field in ASSIGNMENT_FIELDS for column in (f"{field}_id", f"{field}__name")),
-)
+# The columns to read it from, for numbers read as dicts (then add_assignment_names()).
+STATE_VALUES = ("status", "provider", *(f"{field}_id" for field in ASSIGNMENT_FIELDS))
 
 
 def number_state(number: PhoneNumber | dict) -> dict:
     """A number's whole state, recorded as the `after` of its creation and the `before` of
-    its deletion. A dict must hold the STATE_VALUES columns."""
+    its deletion. A dict must hold the STATE_VALUES columns and the names."""
     if isinstance(number, dict):
         return {field: recorded_from_row(number, field) for field in STATE_FIELDS}
     return {field: recorded_value(field, getattr(number, field)) for field in STATE_FIELDS}
@@ -101,19 +177,31 @@ class EventLog:
         self.events = []
 
 
-def lock_and_record_for_numbers(*, actor: Actor, related, action: str, field: str, before, after) -> None:
+def lock_and_record_for_numbers(*, actor: Actor, related, action: str, field: str, after) -> bool:
     """Record the same event for every number assigned to an agent or trunk (`related`) that
-    is being renamed or deleted, the numbers locked until the change commits.
+    is being renamed or deleted, the numbers locked until the change commits. The event's
+    `before` is the agent or trunk as it is once locked (a concurrent rename may have
+    renamed it since the caller read it); `after` is what it becomes (None when deleted).
+    Returns False, recording nothing, when that is what it already is; raises the model's
+    DoesNotExist when it was deleted meanwhile.
 
     The agent or trunk row is locked first. A number assigned to it by another transaction
-    has its foreign key checked at that transaction's commit, which takes a key-share lock
-    on the same row: so either that commit came first and the number is among those read
-    here, or it waits for this change to commit. The numbers themselves are read FOR UPDATE,
-    so a number being moved elsewhere meanwhile is seen as it ends up. Read in chunks: an
-    agent of 100,000 numbers is never all in memory."""
-    list(type(related).objects.select_for_update().filter(pk=related.pk).values_list("pk"))
+    holds a key-share lock on the same row (see assignment_names()): so either that change
+    committed first and the number is among those read here, or it waits for this change to
+    commit and then sees the new name. The numbers themselves are read FOR UPDATE, so a
+    number being moved elsewhere meanwhile is seen as it ends up. Read in chunks: an agent
+    of 100,000 numbers is never all in memory."""
+    model = type(related)
+    # The locked row itself, no join: PostgreSQL re-reads it once the lock is granted.
+    locked = list(model.objects.select_for_update().filter(pk=related.pk).values_list("name", flat=True))
+    if not locked:
+        raise model.DoesNotExist(f"{model.kind_title} {related.pk} was deleted.")
+    before = {"id": related.pk, "name": locked[0]}
+    if before == after:
+        return False
     log = EventLog(actor)
     numbers = related.numbers.select_for_update().values("id", "account_id", "number").order_by()
     for row in numbers.iterator(chunk_size=BATCH_SIZE):
         log.add(row, action, field, before, after)
     log.save()
+    return True

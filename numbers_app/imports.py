@@ -17,7 +17,7 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 
 from django.core.exceptions import ValidationError
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 
 from kalem_site.accounts.models import Account
 from kalem_site.actors import Actor
@@ -166,13 +166,21 @@ class Ambiguous:
 
 class Assignments:
     """The account's agents and trunks, found by name (exactly as written) or, failing
-    that, by id: read once per import, not once per row."""
+    that, by id: read once per import, not once per row.
 
-    def __init__(self, account: Account):
+    With `lock` (applying a batch; before its numbers are locked), they are locked FOR KEY
+    SHARE until the batch commits, as assignment_names() explains: none is renamed or
+    deleted meanwhile, so the names the events record are the names they have."""
+
+    def __init__(self, account: Account, *, lock: bool = False):
         self.by_field = {}
         for name, model in ASSIGNMENTS.items():
             by_name = defaultdict(list)
-            objects = list(model.objects.for_account(account))
+            queryset = model.objects.for_account(account)
+            if lock and connection.features.has_select_for_update:
+                sql, params = queryset.query.sql_with_params()
+                queryset = model.objects.raw(f"{sql} FOR KEY SHARE", params)
+            objects = list(queryset)
             for obj in objects:
                 by_name[obj.name].append(obj)
             self.by_field[name] = (dict(by_name), {str(obj.pk): obj for obj in objects}, model)
@@ -400,7 +408,7 @@ def _apply_batch(actor: Actor, account: Account, batch: list, seen: dict, record
             with transaction.atomic():
                 # The agents and trunks as they are now: one renamed or deleted since the
                 # last batch is seen as it is.
-                assignments = Assignments(account)
+                assignments = Assignments(account, lock=True)
                 results = plan_batch(account, batch, assignments, seen, lock=True)
                 _write(actor, account, results)
                 if record is not None:

@@ -8,6 +8,14 @@ from django.db.models import Q
 from django.utils import timezone
 
 from agents_app.models import TextAgent, VoiceAgent
+from kalem_site.accounts.crypto import (
+    TRUNK_KEY_MISSING_MESSAGE,
+    TRUNK_WRONG_KEY_MESSAGE,
+    WRONG_KEY_MESSAGE,
+    CredentialsUnavailable,
+    decrypt,
+    encrypt,
+)
 from kalem_site.accounts.models import Account
 from kalem_site.actors import ActorType, Channel
 
@@ -39,9 +47,10 @@ class SipTrunk(models.Model):
     host = models.CharField(max_length=253, blank=True, validators=[validate_host])
     port = models.PositiveIntegerField(default=5060, validators=[MinValueValidator(1), MaxValueValidator(65535)])
     username = models.CharField(max_length=100, blank=True)
-    # Write-only: the trunk needs the plaintext to authenticate, but no API response or page
-    # ever shows it.
-    password = models.CharField(max_length=128, blank=True)
+    # The digest password, Fernet-encrypted with CREDENTIALS_KEY (as Twilio credentials are);
+    # empty when there is none. Write-only: set `password`, read it for the SIP side with
+    # sip_password(); no API response, page, export, log or event shows it.
+    password_encrypted = models.TextField(blank=True, editable=False)
     outbound_server = models.CharField(max_length=260, blank=True, validators=[validate_host_port])
     registered = models.BooleanField(default=False, editable=False)
     created_at = models.DateTimeField(auto_now_add=True)
@@ -66,7 +75,7 @@ class SipTrunk(models.Model):
                 name="siptrunk_inbound_ip_has_host",
             ),
             models.CheckConstraint(
-                condition=~Q(auth_type="digest") | (~Q(username="") & ~Q(password="")),
+                condition=~Q(auth_type="digest") | (~Q(username="") & ~Q(password_encrypted="")),
                 name="siptrunk_digest_has_credentials",
             ),
             models.CheckConstraint(
@@ -82,6 +91,41 @@ class SipTrunk(models.Model):
     def sip_uri(self) -> str | None:
         return f"sip:{self.host}@{settings.SIP_DOMAIN}" if self.host else None
 
+    PASSWORD_MAX_LENGTH = 128
+
+    def _get_password(self):
+        raise AttributeError("The trunk password is write-only; the SIP side reads it with sip_password().")
+
+    def _set_password(self, plaintext: str | None) -> None:
+        """Store the digest password encrypted; "" or None clears it. Raises ValidationError
+        (on `password`) when it is too long or this server has no CREDENTIALS_KEY."""
+        plaintext = plaintext or ""
+        if len(plaintext) > self.PASSWORD_MAX_LENGTH:
+            raise ValidationError({"password": f"Ensure this value has at most {self.PASSWORD_MAX_LENGTH} characters."})
+        try:
+            self.password_encrypted = encrypt(plaintext) if plaintext else ""
+        except CredentialsUnavailable:
+            raise ValidationError({"password": TRUNK_KEY_MISSING_MESSAGE}) from None
+
+    # Write-only: `trunk.password = "…"` (or SipTrunk(password="…")) encrypts; reading it fails.
+    password = property(_get_password, _set_password)
+
+    @property
+    def has_password(self) -> bool:
+        return bool(self.password_encrypted)
+
+    def sip_password(self) -> str:
+        """The digest password in plaintext, for authenticating to the trunk ("" when none).
+        Raises CredentialsUnavailable when this server's key cannot decrypt it."""
+        if not self.password_encrypted:
+            return ""
+        try:
+            return decrypt(self.password_encrypted)
+        except CredentialsUnavailable as error:
+            if str(error) == WRONG_KEY_MESSAGE:
+                raise CredentialsUnavailable(TRUNK_WRONG_KEY_MESSAGE) from None
+            raise CredentialsUnavailable(TRUNK_KEY_MISSING_MESSAGE) from None
+
     def clean(self) -> None:
         """The conditional rules of the contract, as field errors (the constraints above hold
         the same rules in the database)."""
@@ -91,7 +135,7 @@ class SipTrunk(models.Model):
         if self.auth_type == self.AuthType.DIGEST:
             if not self.username:
                 errors["username"] = "A username is required for digest authentication."
-            if not self.password:
+            if not self.password_encrypted:
                 errors["password"] = "A password is required for digest authentication."
         if self.direction == self.Direction.OUTBOUND and not self.outbound_server:
             errors["outbound_server"] = "An outbound server is required for an outbound trunk."

@@ -9,6 +9,7 @@ from django.db.models import Q
 from django.utils import timezone
 
 from agents_app.models import TextAgent, VoiceAgent
+from kalem_site.accounts.crypto import CredentialsUnavailable
 from kalem_site.accounts.models import Account
 from kalem_site.actors import Actor
 from kalem_site.db import insert_many, save_changed_fields
@@ -18,11 +19,14 @@ from .audit import (
     STATE_FIELDS,
     STATE_VALUES,
     EventLog,
+    add_assignment_names,
+    assignment_names,
     assignment_value,
     lock_and_record_for_numbers,
     number_state,
     recorded_from_row,
     recorded_value,
+    recorded_with_names,
 )
 from .models import NumberEvent, PhoneNumber, SipTrunk
 from .phone import parse_e164
@@ -96,6 +100,9 @@ def number_create(
 ) -> PhoneNumber:
     assignments = {"voice_agent": voice_agent, "text_agent": text_agent, "trunk": trunk}
     values = _clean_new_number(account, {"number": number, "provider": provider, "status": status, **assignments})
+    # The agents and trunks as they are now, locked against a rename until this commits (so
+    # the event names them as they are when the number appears).
+    _refresh_names(assignments, assignment_names(share=_ids(assignments), required=_ids(assignments)))
     phone_number = PhoneNumber(account=account, **values)
     try:
         # A savepoint, so that losing a race to the unique constraint leaves the outer
@@ -112,13 +119,37 @@ def number_create(
     return phone_number
 
 
+def _ids(assignments: dict) -> dict:
+    """{field: {id}} of the agents and trunks among `assignments` (a field's None: none)."""
+    return {
+        field: {value.pk} for field, value in assignments.items() if field in ASSIGNMENT_FIELDS and value is not None
+    }
+
+
+def _refresh_names(related: dict, names: dict) -> None:
+    """Give the agents and trunks in `related` ({field: object or None}) the names just read."""
+    for field, obj in related.items():
+        if obj is not None and obj.pk in names.get(field, {}):
+            obj.name = names[field][obj.pk]
+
+
 def _locked(number: PhoneNumber) -> PhoneNumber:
-    """The number's row as it is now, with its assignments, locked until the transaction
-    ends. Raises PhoneNumber.DoesNotExist if it was deleted meanwhile."""
+    """The number's row as it is now, locked until the transaction ends. Raises
+    PhoneNumber.DoesNotExist if it was deleted meanwhile.
+
+    The row alone: PostgreSQL re-reads the locked row once the lock is granted, but rows
+    joined to it would come from the statement's older snapshot. What the caller had already
+    read of its agents and trunks is kept where the ids still match; their names are read
+    again (assignment_names()) by whoever records them."""
     try:
-        return PhoneNumber.objects.select_for_update(of=("self",)).select_related(*ASSIGNMENT_FIELDS).get(pk=number.pk)
+        locked = PhoneNumber.objects.select_for_update().get(pk=number.pk)
     except PhoneNumber.DoesNotExist:
         raise PhoneNumber.DoesNotExist(f"Number {number.pk} was deleted.") from None
+    for field in ASSIGNMENT_FIELDS:
+        relation = PhoneNumber._meta.get_field(field)
+        if relation.is_cached(number) and getattr(number, relation.attname) == getattr(locked, relation.attname):
+            relation.set_cached_value(locked, relation.get_cached_value(number))
+    return locked
 
 
 def _current_value(number: PhoneNumber, field: str):
@@ -135,15 +166,33 @@ def number_update(*, actor: Actor, number: PhoneNumber, **changes) -> PhoneNumbe
     """Change any of provider, status, voice_agent, text_agent, trunk (None unassigns).
     Fields not given keep their value; giving the current value changes nothing."""
     _check_changes("number_update", number.account_id, changes)
+    # The agents and trunks this may assign, and those the caller's copy has in the fields it
+    # may change, locked against a rename or delete until this commits (see
+    # assignment_names()): their names are then the ones to record.
+    fields = [field for field in changes if field in ASSIGNMENT_FIELDS]
+    share = {field: {_comparable(changes[field]), getattr(number, f"{field}_id")} for field in fields}
+    names = assignment_names(share=share, required=_ids(changes)) if fields else {}
     # Compared with the row as it is now, not the caller's copy, which may be stale: the
     # events then say exactly what this change replaced.
     number = _locked(number)
     changed = [field for field, value in changes.items() if _current_value(number, field) != _comparable(value)]
+    assigned = {field: changes[field] for field in changed if field in ASSIGNMENT_FIELDS}
+    current = {field: getattr(number, f"{field}_id") for field in assigned}
+    unread = {field: {pk} for field, pk in current.items() if pk is not None and pk not in names[field]}
+    if unread:
+        # Moved meanwhile to another agent or trunk than the caller's copy had: its name as it
+        # is now, the number being locked.
+        for field, read in assignment_names(read=unread).items():
+            names[field].update(read)
+    _refresh_names(assigned, names)
     log = EventLog(actor)
     for field in changed:
-        log.add_change(
-            number, field, recorded_value(field, getattr(number, field)), recorded_value(field, changes[field])
-        )
+        if field in assigned:
+            pk = current[field]
+            before = None if pk is None else {"id": pk, "name": names[field][pk]}
+        else:
+            before = getattr(number, field)
+        log.add_change(number, field, before, recorded_value(field, changes[field]))
         setattr(number, field, changes[field])
     save_changed_fields(number, changed)
     log.save()
@@ -161,8 +210,11 @@ def number_set_status(*, actor: Actor, number: PhoneNumber, active: bool) -> Pho
 def number_delete(*, actor: Actor, number: PhoneNumber) -> None:
     """Delete the number. Raises PhoneNumber.DoesNotExist if it is already gone."""
     number = _locked(number)
+    row = {"id": number.pk, "account_id": number.account_id, "number": number.number}
+    row.update({column: getattr(number, column) for column in STATE_VALUES})
+    add_assignment_names([row])
     log = EventLog(actor)
-    log.add(number, NumberEvent.Action.DELETED, before=number_state(number))
+    log.add(number, NumberEvent.Action.DELETED, before=number_state(row))
     number.delete()
     log.save()
 
@@ -240,7 +292,7 @@ def numbers_update_many(*, actor: Actor, account: Account, changes: dict[int, di
         raise PhoneNumber.DoesNotExist(f"Numbers {missing} are not the account's.")
     # The names of what the numbers are assigned to now, read apart from the locking query
     # (in one, PostgreSQL could return joined values older than the locked rows).
-    names = _assignee_names(rows)
+    names = assignment_names(read={field: {row[f"{field}_id"] for row in rows} for field in ASSIGNMENT_FIELDS})
     now = timezone.now()
     log = EventLog(actor)
     updated, written = [], set()
@@ -256,7 +308,7 @@ def numbers_update_many(*, actor: Actor, account: Account, changes: dict[int, di
             current = row[f"{field}_id"] if field in ASSIGNMENT_FIELDS else row[field]
             if current == _comparable(value):
                 continue
-            before = current if field not in ASSIGNMENT_FIELDS else names[field].get(current)
+            before = current if field not in ASSIGNMENT_FIELDS else recorded_with_names(field, current, names)
             log.add_change(row, field, before, recorded_value(field, value))
             setattr(number, field, value)
             written.add(field)
@@ -270,18 +322,6 @@ def numbers_update_many(*, actor: Actor, account: Account, changes: dict[int, di
     return len(updated)
 
 
-def _assignee_names(rows: list[dict]) -> dict[str, dict]:
-    """For each assignment field, {id: {"id", "name"}} (as recorded) of what `rows` are
-    assigned to; a query per field that has any."""
-    names = {}
-    for field in ASSIGNMENT_FIELDS:
-        model = PhoneNumber._meta.get_field(field).related_model
-        ids = {row[f"{field}_id"] for row in rows} - {None}
-        found = model.objects.filter(pk__in=ids).values_list("pk", "name") if ids else []
-        names[field] = {pk: {"id": pk, "name": name} for pk, name in found}
-    return names
-
-
 def _assigned_field(assignee: Assignee) -> str:
     """The PhoneNumber field that points to this kind of agent or trunk: voice_agent,
     text_agent or trunk."""
@@ -289,16 +329,16 @@ def _assigned_field(assignee: Assignee) -> str:
 
 
 @transaction.atomic
-def numbers_record_rename(*, actor: Actor, assignee: Assignee, old_name: str) -> None:
+def numbers_record_rename(*, actor: Actor, assignee: Assignee) -> None:
     """Record a rename of an agent or trunk (`assignee`, carrying its new name) on the
-    timeline of every number assigned to it. Called by the rename, in its transaction,
-    before the new name is saved; the numbers stay locked until it commits."""
+    timeline of every number assigned to it, from the name its locked row still has. Called
+    by the rename, in its transaction, before the new name is saved; the numbers stay locked
+    until it commits."""
     lock_and_record_for_numbers(
         actor=actor,
         related=assignee,
         action=NumberEvent.Action.RENAMED,
         field=_assigned_field(assignee),
-        before={"id": assignee.pk, "name": old_name},
         after=assignment_value(assignee),
     )
 
@@ -313,13 +353,27 @@ def numbers_unassign(*, actor: Actor, assignee: Assignee) -> int:
         related=assignee,
         action=NumberEvent.Action.UNASSIGNED,
         field=field,
-        before=assignment_value(assignee),
         after=None,
     )
     return assignee.numbers.update(**{field: None, "updated_at": timezone.now()})
 
 
 TRUNK_FIELDS = ("name", "direction", "auth_type", "host", "port", "username", "password", "outbound_server")
+
+
+def _encrypted_password(password: str) -> str:
+    """Raises ValidationError (on `password`) when it is too long or cannot be encrypted."""
+    holder = SipTrunk()
+    holder.password = password
+    return holder.password_encrypted
+
+
+def _has_password(trunk: SipTrunk, password: str) -> bool:
+    """Whether `password` is the trunk's current one (False when that cannot be read)."""
+    try:
+        return trunk.sip_password() == password
+    except CredentialsUnavailable:
+        return False
 
 
 def _validate_trunk(trunk: SipTrunk) -> None:
@@ -345,12 +399,18 @@ def trunk_update(*, actor: Actor, trunk: SipTrunk, **changes) -> SipTrunk:
     unknown = set(changes) - set(TRUNK_FIELDS)
     if unknown:
         raise TypeError(f"trunk_update() got unexpected fields: {sorted(unknown)}")
+    if "password" in changes:
+        # Stored encrypted (a new token each time): compared in plaintext, so sending the
+        # current password again changes nothing.
+        password = changes.pop("password") or ""
+        if not _has_password(trunk, password):
+            changes["password_encrypted"] = _encrypted_password(password)
     before = {field: getattr(trunk, field) for field in changes}
     for field, value in changes.items():
         setattr(trunk, field, value)
     _validate_trunk(trunk)
     if "name" in changes and trunk.name != before["name"]:
-        numbers_record_rename(actor=actor, assignee=trunk, old_name=before["name"])
+        numbers_record_rename(actor=actor, assignee=trunk)
     save_changed_fields(trunk, [field for field in changes if getattr(trunk, field) != before[field]])
     return trunk
 
@@ -380,15 +440,22 @@ def number_bulk_update(*, actor: Actor, account: Account, ids: list[int], **chan
     for field, value in changes.items():
         value = _comparable(value)
         unchanged &= Q(**{f"{columns[field]}__isnull": True}) if value is None else Q(**{columns[field]: value})
-    names = [f"{field}__name" for field in changes if field in ASSIGNMENT_FIELDS]
+    assigned = {field: value for field, value in changes.items() if field in ASSIGNMENT_FIELDS}
+    # First the new agents and trunks, locked against a rename until this commits (before
+    # the numbers, the order a rename takes its locks in); then the numbers, locked, the rows
+    # alone; then, in a statement of its own, the names they change from (see
+    # assignment_names()).
+    _refresh_names(assigned, assignment_names(share=_ids(assigned), required=_ids(assigned)))
     rows = list(
         PhoneNumber.objects.for_account(account)
         .filter(pk__in=ids)
         .exclude(unchanged)
-        .select_for_update(of=("self",))
+        .select_for_update()
         .order_by("id")
-        .values("id", "account_id", "number", *columns.values(), *names)
+        .values("id", "account_id", "number", *columns.values())
     )
+    if assigned and rows:
+        add_assignment_names(rows, list(assigned))
     log = EventLog(actor)
     for row in rows:
         for field, value in changes.items():
@@ -403,9 +470,9 @@ def number_bulk_update(*, actor: Actor, account: Account, ids: list[int], **chan
 def number_bulk_delete(*, actor: Actor, account: Account, ids: list[int]) -> int:
     """Delete many numbers of the account. Returns how many were deleted."""
     numbers = PhoneNumber.objects.for_account(account).filter(pk__in=ids)
-    rows = list(
-        numbers.select_for_update(of=("self",)).order_by("id").values("id", "account_id", "number", *STATE_VALUES)
-    )
+    rows = list(numbers.select_for_update().order_by("id").values("id", "account_id", "number", *STATE_VALUES))
+    if rows:
+        add_assignment_names(rows)
     log = EventLog(actor)
     for row in rows:
         log.add(row, NumberEvent.Action.DELETED, before=number_state(row))

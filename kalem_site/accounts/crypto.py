@@ -1,5 +1,5 @@
 """Encryption of the credentials an account stores for other services (its Twilio Account SID
-and auth token): Fernet, with the key in settings.CREDENTIALS_KEY, so that the database alone
+and auth token, its SIP trunks' digest passwords): Fernet, with the key in settings.CREDENTIALS_KEY, so that the database alone
 never reveals them."""
 
 from cryptography.fernet import Fernet, InvalidToken
@@ -10,6 +10,13 @@ KEY_MISSING_MESSAGE = (
 )
 WRONG_KEY_MESSAGE = (
     "The stored Twilio credentials were encrypted with another CREDENTIALS_KEY and cannot be read; store them again."
+)
+
+TRUNK_KEY_MISSING_MESSAGE = (
+    "Set CREDENTIALS_KEY in the server's environment to store and use SIP trunk passwords (see README)."
+)
+TRUNK_WRONG_KEY_MESSAGE = (
+    "The trunk's password was encrypted with another CREDENTIALS_KEY and cannot be read; set it again."
 )
 
 

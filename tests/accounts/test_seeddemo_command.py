@@ -96,3 +96,20 @@ def test_it_leaves_other_accounts_alone(account, make_number):
     number = make_number(account)
     seeddemo()
     assert list(PhoneNumber.objects.filter(account=account)) == [number]
+
+
+def test_the_demo_carrier_uses_digest_auth_with_a_credentials_key():
+    seeddemo()
+
+    carrier = SipTrunk.objects.get(name="Carrier Outbound")
+    assert (carrier.auth_type, carrier.username, carrier.sip_password()) == ("digest", "kalem_trunk", "change-me")
+
+
+def test_without_a_credentials_key_the_demo_carrier_authenticates_by_ip(settings):
+    """`make run` starts without CREDENTIALS_KEY: no trunk password can be stored then."""
+    settings.CREDENTIALS_KEY = ""
+
+    seeddemo()
+
+    carrier = SipTrunk.objects.get(name="Carrier Outbound")
+    assert (carrier.auth_type, carrier.password_encrypted) == ("ip", "")

@@ -57,22 +57,24 @@ def test_a_get_runs_at_most_2_queries(api, filled):
 
 
 @pytest.mark.parametrize(
-    "body",
+    ("body", "budget"),
     [
-        {"status": "inactive"},
-        {"provider": "twilio", "status": "inactive"},
-        {"voice_agent_id": None, "trunk_id": None},
-        "agent",
+        ({"status": "inactive"}, 6),
+        ({"provider": "twilio", "status": "inactive"}, 6),
+        ({"voice_agent_id": None, "trunk_id": None}, 6),
+        ("agent", 7),
     ],
 )
-def test_an_update_runs_at_most_6_queries(api, filled, make_voice_agent, account, body):
+def test_an_update_runs_at_most_6_or_7_queries(api, filled, make_voice_agent, account, body, budget):
     """Token, number, the agent or trunk named, the service's locked read of the number (what
     the audit events say it changed from), the UPDATE, and one INSERT of its audit events,
-    however many fields changed."""
+    however many fields changed. Changing an assignment adds one statement before the locked
+    read: the names of the agents and trunks it changes from and to, locked against a rename
+    (issue 11: a name read in the locking statement, joined, could be older than the lock)."""
     if body == "agent":
         body = {"voice_agent_id": make_voice_agent(account).id}
     warm(api)
     with queries() as captured:
         response = api.put(f"/api/v1/numbers/{filled[0].id}", body, format="json")
     assert response.status_code == 200, response.json()
-    assert len(captured.statements) <= 6, captured.statements
+    assert len(captured.statements) <= budget, captured.statements

@@ -268,7 +268,7 @@ def test_saving_a_trunk_with_an_empty_password_keeps_it(staff_client, digest_tru
 
     assert response.status_code == 302, html(response)
     digest_trunk.refresh_from_db()
-    assert (digest_trunk.name, digest_trunk.password) == ("Carrier EU", TRUNK_PASSWORD)
+    assert (digest_trunk.name, digest_trunk.sip_password()) == ("Carrier EU", TRUNK_PASSWORD)
 
 
 def test_saving_a_trunk_with_a_new_password_replaces_it(staff_client, digest_trunk):
@@ -278,7 +278,7 @@ def test_saving_a_trunk_with_a_new_password_replaces_it(staff_client, digest_tru
 
     assert response.status_code == 302, html(response)
     digest_trunk.refresh_from_db()
-    assert digest_trunk.password == "n3w-Pa55"
+    assert digest_trunk.sip_password() == "n3w-Pa55"
 
 
 def test_a_trunk_form_with_errors_does_not_echo_the_password(staff_client, digest_trunk):

@@ -24,7 +24,8 @@ def test_it_creates_a_user_in_an_existing_account(account, client):
     assert user.check_password("dave-password")
     assert (user.is_staff, user.is_superuser, user.is_active) == (False, False, True)
     # ...who can sign in to the dashboard and sees the account.
-    assert client.login(username="dave", password="dave-password")
+    signed_in = client.post("/login/", {"username": "dave", "password": "dave-password"})
+    assert signed_in.status_code == 302, signed_in.content
     assert client.get("/numbers/").status_code == 200
 
 

@@ -164,7 +164,7 @@ def test_creating_a_digest_trunk_stores_the_password(client, owner, account):
 
     assert response.status_code == 302
     trunk = SipTrunk.objects.get()
-    assert (trunk.username, trunk.password) == ("kalem_out", TRUNK_PASSWORD)
+    assert (trunk.username, trunk.sip_password()) == ("kalem_out", TRUNK_PASSWORD)
 
 
 def test_the_trunk_rules_are_errors_next_to_their_fields(client, owner):
@@ -231,7 +231,7 @@ def test_an_empty_password_on_edit_keeps_the_current_one(client, owner, digest_t
     assert response.status_code == 302
     assert flashes(response) == ["SIP trunk Carrier EU saved."]
     digest_trunk.refresh_from_db()
-    assert (digest_trunk.name, digest_trunk.password) == ("Carrier EU", TRUNK_PASSWORD)
+    assert (digest_trunk.name, digest_trunk.sip_password()) == ("Carrier EU", TRUNK_PASSWORD)
 
 
 def test_a_filled_password_on_edit_replaces_it(client, owner, digest_trunk):
@@ -241,7 +241,7 @@ def test_a_filled_password_on_edit_replaces_it(client, owner, digest_trunk):
 
     assert response.status_code == 302
     digest_trunk.refresh_from_db()
-    assert digest_trunk.password == "n3w-Pa55"
+    assert digest_trunk.sip_password() == "n3w-Pa55"
 
 
 def test_switching_to_digest_without_a_password_is_an_error(client, owner, account, make_trunk):
@@ -253,7 +253,7 @@ def test_switching_to_digest_without_a_password_is_an_error(client, owner, accou
     assert response.status_code == 200
     assert field_errors(response, "password") == ["A password is required for digest authentication."]
     trunk.refresh_from_db()
-    assert (trunk.auth_type, trunk.password) == ("ip", "")
+    assert (trunk.auth_type, trunk.sip_password()) == ("ip", "")
 
 
 def test_a_teammate_can_edit_the_accounts_trunk(client, teammate, account, make_trunk):
@@ -345,7 +345,7 @@ def test_the_outsider_gets_404_on_the_edit_and_delete_pages_and_changes_nothing(
     assert [r.status_code for r in responses] == [404, 404, 404, 404]
     assert all("Carrier" not in html(r) and "kalem_out" not in html(r) for r in responses)
     digest_trunk.refresh_from_db()
-    assert (digest_trunk.name, digest_trunk.password) == ("Carrier", TRUNK_PASSWORD)
+    assert (digest_trunk.name, digest_trunk.sip_password()) == ("Carrier", TRUNK_PASSWORD)
     number.refresh_from_db()
     assert number.trunk_id == digest_trunk.pk
 

@@ -422,3 +422,29 @@ def test_a_long_cell_is_quoted_shortened_in_the_message(account):
 
     assert len(results[0].message) < 200
     assert "…" in results[0].message
+
+
+def test_an_update_records_the_agent_the_number_had_when_locked_even_one_newer_than_the_import(
+    account, sales, make_number, make_voice_agent, monkeypatch
+):
+    """Between the batch reading the account's agents and locking its numbers, another
+    change moved a number to an agent created meanwhile: the event's `before` names that
+    agent (issue 11), not none."""
+    number = make_number(account, number="+14155550100", voice_agent=sales)
+    read_agents = imports.Assignments.__init__
+    newer = {}
+
+    def then_move_the_number(self, *args, **kwargs):
+        read_agents(self, *args, **kwargs)
+        if not newer:
+            newer["agent"] = make_voice_agent(account, "Support")
+            PhoneNumber.objects.filter(pk=number.pk).update(voice_agent=newer["agent"])
+
+    monkeypatch.setattr(imports.Assignments, "__init__", then_move_the_number)
+
+    results = apply(account, HEADER.replace(",text_agent,trunk,status", "") + "+14155550100,manual,Sales\n")
+
+    assert outcomes(results) == [(2, ImportJobRow.Outcome.UPDATE)]
+    event = NumberEvent.objects.get(number_id=number.pk, field="voice_agent")
+    assert event.before == {"id": newer["agent"].pk, "name": "Support"}
+    assert event.after == {"id": sales.pk, "name": "Sales"}

@@ -58,7 +58,12 @@ def test_it_creates_an_inbound_ip_trunk(api, account):
         "10.0.0.1",
         5070,
     )
-    assert (trunk.username, trunk.password, trunk.outbound_server, trunk.registered) == ("kalem_trunk", "", "", False)
+    assert (trunk.username, trunk.sip_password(), trunk.outbound_server, trunk.registered) == (
+        "kalem_trunk",
+        "",
+        "",
+        False,
+    )
 
 
 def test_it_creates_the_trunk_in_the_tokens_account_whatever_the_body_says(teammate_api, account, other_account):
@@ -85,7 +90,7 @@ def test_it_never_returns_the_password(api):
     assert "password" not in body
     assert b"s3cret-Pa55word" not in response.content
     trunk = SipTrunk.objects.get(pk=body["id"])
-    assert trunk.password == "s3cret-Pa55word"
+    assert trunk.sip_password() == "s3cret-Pa55word"
     assert trunk.username == "kalem_trunk"
 
 
@@ -101,7 +106,7 @@ def test_it_creates_an_outbound_digest_trunk_without_a_host(api):
     assert body["username"] == "kalem_out"
     assert "password" not in body
     trunk = SipTrunk.objects.get(pk=body["id"])
-    assert (trunk.direction, trunk.host, trunk.outbound_server, trunk.password) == (
+    assert (trunk.direction, trunk.host, trunk.outbound_server, trunk.sip_password()) == (
         "outbound",
         "",
         "sip.carrier.example:5060",
@@ -372,7 +377,7 @@ def test_it_accepts_null_for_the_optional_strings(api):
     body = response.json()
     assert (body["username"], body["outbound_server"]) == (None, None)
     trunk = SipTrunk.objects.get()
-    assert (trunk.username, trunk.password, trunk.outbound_server) == ("", "", "")
+    assert (trunk.username, trunk.sip_password(), trunk.outbound_server) == ("", "", "")
 
 
 def test_it_returns_blank_optional_strings_as_null(api):

@@ -65,7 +65,7 @@ def test_it_never_returns_the_password(api, account, make_trunk):
     assert b"very-secret-pw" not in response.content
     assert (body["username"], body["outbound_server"]) == ("kalem_out", "[2001:db8::1]:5060")
     trunk.refresh_from_db()
-    assert trunk.password == "very-secret-pw"
+    assert trunk.sip_password() == "very-secret-pw"
 
 
 def test_blank_optional_strings_are_null_and_so_is_the_sip_uri_without_a_host(api, account, make_trunk):

@@ -1,3 +1,4 @@
+from django.conf import settings
 from django.core.management.base import BaseCommand
 from django.db import transaction
 
@@ -55,13 +56,15 @@ class Command(BaseCommand):
         support = reuse_or_create_agent(VoiceAgent, "Support Agent")
         sms = reuse_or_create_agent(TextAgent, "SMS Concierge")
         primary = reuse_or_create_trunk("Primary Trunk", direction="inbound", auth_type="ip", host="10.0.0.1")
+        # Trunk passwords are stored encrypted with CREDENTIALS_KEY; without one (as `make run`
+        # starts) the demo carrier authenticates by IP address instead.
+        carrier_auth = (
+            {"auth_type": "digest", "username": "kalem_trunk", "password": "change-me"}
+            if settings.CREDENTIALS_KEY
+            else {"auth_type": "ip"}
+        )
         carrier = reuse_or_create_trunk(
-            "Carrier Outbound",
-            direction="outbound",
-            auth_type="digest",
-            username="kalem_trunk",
-            password="change-me",
-            outbound_server="sip.carrier.example:5060",
+            "Carrier Outbound", direction="outbound", outbound_server="sip.carrier.example:5060", **carrier_auth
         )
         plan = [
             (sales, sms, primary),
