@@ -11,7 +11,7 @@ from django.test import override_settings
 
 from kalem_site.accounts.crypto import TRUNK_KEY_MISSING_MESSAGE, CredentialsUnavailable
 from numbers_app.models import NumberEvent, SipTrunk
-from tests.numbers_app.contract import assert_validation_error
+from tests.helpers import assert_validation_error
 
 URL = "/api/v1/trunks"
 SECRET = "Sup3r-Secret-Digest-pw"
