@@ -199,7 +199,7 @@ AXES_FAILURE_LIMIT = LOGIN_FAILURE_LIMIT
 AXES_COOLOFF_TIME = datetime.timedelta(minutes=LOGIN_COOLOFF_MINUTES)
 AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
 AXES_RESET_ON_SUCCESS = True
-AXES_LOCKOUT_CALLABLE = "kalem_site.accounts.throttle.locked_out"
+AXES_LOCKOUT_CALLABLE = "kalem_site.accounts.views.locked_out"
 AXES_CLIENT_IP_CALLABLE = "kalem_site.accounts.throttle.client_address"
 # Axes' own log lines repeat what kalem_site.accounts.throttle logs.
 AXES_VERBOSE = False

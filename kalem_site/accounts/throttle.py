@@ -1,13 +1,13 @@
 """Sign-in throttling (django-axes, configured in settings: LOGIN_FAILURE_LIMIT,
 LOGIN_COOLOFF_MINUTES): the client address a sign-in is counted against, and a log line for
-every failed sign-in, which never holds the password."""
+every failed sign-in, which never holds the password. The lockout page is a view
+(kalem_site.accounts.views.locked_out)."""
 
 import logging
 
 from django.conf import settings
 from django.contrib.auth.signals import user_login_failed
 from django.dispatch import receiver
-from django.shortcuts import render
 
 log = logging.getLogger("kalem_site.login")
 
@@ -30,16 +30,3 @@ def log_failed_login(sender, credentials: dict, request=None, **kwargs) -> None:
     address = client_address(request) if request is not None else "-"
     path = request.path if request is not None else "-"
     log.warning("Failed sign-in for username %r from %s on %s", username, address, path)
-
-
-def locked_out(request, original_response=None, credentials=None):
-    """The answer to a sign-in while its username or address is locked out: a 429 page that
-    says why and for how long, with Retry-After."""
-    response = render(
-        request,
-        "registration/locked_out.html",
-        {"failure_limit": settings.LOGIN_FAILURE_LIMIT, "cooloff_minutes": settings.LOGIN_COOLOFF_MINUTES},
-        status=429,
-    )
-    response["Retry-After"] = str(settings.LOGIN_COOLOFF_MINUTES * 60)
-    return response

@@ -1,7 +1,8 @@
-"""Account settings pages: the account's API tokens."""
+"""Account settings pages: the account's API tokens; the sign-in lockout page."""
 
 import secrets
 
+from django.conf import settings
 from django.contrib import messages
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
@@ -58,3 +59,16 @@ def token_revoke_view(request, pk: int):
     token_revoke(token=token)
     messages.success(request, f"Token {token.name} revoked.")
     return redirect("tokens:list")
+
+
+def locked_out(request, original_response=None, credentials=None):
+    """The answer to a sign-in while its username or address is locked out: a 429 page that
+    says why and for how long, with Retry-After."""
+    response = render(
+        request,
+        "registration/locked_out.html",
+        {"failure_limit": settings.LOGIN_FAILURE_LIMIT, "cooloff_minutes": settings.LOGIN_COOLOFF_MINUTES},
+        status=429,
+    )
+    response["Retry-After"] = str(settings.LOGIN_COOLOFF_MINUTES * 60)
+    return response
