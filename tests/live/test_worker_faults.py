@@ -247,6 +247,13 @@ def test_workers_survive_the_database_being_unreachable_for_10_seconds(tmp_path)
             server.start()
             enqueue_notes(env, 10, 0.0, start=10)
             wait_until(lambda: len(notes(note_file)) == 20, 60, "the workers did not resume")
+            # One worker may have run all ten while the other still waits out its backoff
+            # (at most MAX_BACKOFF_SECONDS): each notices the database is back by itself.
+            wait_until(
+                lambda: all("Database reachable again" in worker.output() for worker in running),
+                15,
+                "a worker did not notice the database was back",
+            )
             assert all(worker.alive for worker in running)
         statuses = Counter(
             status
