@@ -440,7 +440,9 @@ def test_a_row_a_service_refuses_is_an_error_and_the_rest_of_the_batch_is_writte
     """Should the planner ever let through a value the services refuse, that row is an error
     with the service's message, not a failed import."""
     monkeypatch.setattr(
-        imports, "NUMBER_CHOICES", {**services.NUMBER_CHOICES, "provider": (*services.NUMBER_CHOICES["provider"], "sip")}
+        imports,
+        "NUMBER_CHOICES",
+        {**services.NUMBER_CHOICES, "provider": (*services.NUMBER_CHOICES["provider"], "sip")},
     )
     make_number(account, "+14155550102", status="active")
     make_number(account, "+14155550104", status="active")
