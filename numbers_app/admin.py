@@ -8,9 +8,9 @@ from kalem_site.accounts.admin import ReadOnlyAdmin
 from kalem_site.actors import admin_actor
 
 from . import services
-from .forms import TrunkForm
-from .models import ImportJob, NumberEvent, PhoneNumber, SipTrunk
+from .models import ASSIGNMENTS, ImportJob, NumberEvent, PhoneNumber, SipTrunk
 from .phone import parse_e164
+from .trunk_form import TrunkFieldsForm
 
 
 class PhoneNumberAdminForm(forms.ModelForm):
@@ -36,11 +36,11 @@ class PhoneNumberAdminForm(forms.ModelForm):
 @admin.register(PhoneNumber)
 class PhoneNumberAdmin(admin.ModelAdmin):
     form = PhoneNumberAdminForm
-    list_display = ["number", "account", "status", "provider", "voice_agent", "text_agent", "trunk", "updated_at"]
-    list_filter = ["account", "status", "provider", "voice_agent", "text_agent", "trunk"]
-    search_fields = ["number", "account__name", "voice_agent__name", "text_agent__name", "trunk__name"]
-    list_select_related = ["account", "voice_agent", "text_agent", "trunk"]
-    autocomplete_fields = ["account", "voice_agent", "text_agent", "trunk"]
+    list_display = ["number", "account", "status", "provider", *ASSIGNMENTS, "updated_at"]
+    list_filter = ["account", "status", "provider", *ASSIGNMENTS]
+    search_fields = ["number", "account__name", *(f"{field}__name" for field in ASSIGNMENTS)]
+    list_select_related = ["account", *ASSIGNMENTS]
+    autocomplete_fields = ["account", *ASSIGNMENTS]
     readonly_fields = ["created_at", "updated_at"]
     list_per_page = 100
     actions = ["activate", "deactivate"]
@@ -96,12 +96,12 @@ class PhoneNumberAdmin(admin.ModelAdmin):
         self._set_status(request, queryset, active=False)
 
 
-class SipTrunkAdminForm(TrunkForm):
-    """The dashboard's trunk form plus the account. The password stays write-only: staff can
-    set it but never read it back, and an empty field keeps the current one."""
+class SipTrunkAdminForm(TrunkFieldsForm):
+    """The trunk's fields plus the account. The password stays write-only: staff can set it
+    but never read it back, and an empty field keeps the current one."""
 
-    class Meta(TrunkForm.Meta):
-        fields = ["account", *TrunkForm.Meta.fields]
+    class Meta(TrunkFieldsForm.Meta):
+        fields = ["account", *TrunkFieldsForm.Meta.fields]
 
     def _post_clean(self):
         # A typed password is set (encrypted) on the instance so that the trunk's rules see
@@ -112,7 +112,7 @@ class SipTrunkAdminForm(TrunkForm):
             except ValidationError as error:
                 self.add_error(None, error)
         # The admin validates on the form, as admin forms do; the service validates again.
-        forms.ModelForm._post_clean(self)
+        super()._post_clean()
 
 
 @admin.register(SipTrunk)
@@ -130,7 +130,7 @@ class SipTrunkAdmin(admin.ModelAdmin):
         return [*self.readonly_fields, "account"] if obj else self.readonly_fields
 
     def save_model(self, request, obj, form, change):
-        fields = {name: form.cleaned_data[name] for name in TrunkForm.Meta.fields}
+        fields = {name: form.cleaned_data[name] for name in services.TRUNK_FIELDS}
         if change and not fields["password"]:
             del fields["password"]  # kept
         if change:

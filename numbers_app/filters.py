@@ -1,4 +1,6 @@
-"""Query-parameter filters of the numbers and trunks lists, shared with the dashboard."""
+"""Query-parameter filters of the numbers and trunks lists and of the activity, shared by the
+API, the dashboard and the selectors. How the API describes them in its OpenAPI schema is
+the API's business: numbers_app.api.schema."""
 
 import re
 from datetime import UTC, datetime, timedelta
@@ -7,13 +9,12 @@ import django_filters
 from django import forms
 from django.core.exceptions import ValidationError
 from django.db.models.functions import Substr
-from drf_spectacular.utils import extend_schema_field
 
 from kalem_site.actors import Channel
 from kalem_site.ids import id_in_range
 
 from .models import NumberEvent, PhoneNumber, SipTrunk
-from .phone import SEARCH_REGEX, normalize_number, search_digits
+from .phone import normalize_number, search_digits
 
 # A number's digits: all of it but the leading `+`.
 NUMBER_DIGITS = Substr("number", 2)
@@ -40,7 +41,6 @@ class IdOrUnassignedField(forms.Field):
         return id_in_range(value) or -1
 
 
-@extend_schema_field({"type": "string", "pattern": ID_FILTER_REGEX})
 class IdFilter(django_filters.Filter):
     """`?voice_agent_id=3` → assigned to 3; `?voice_agent_id=none` → assigned to nothing."""
 
@@ -67,7 +67,6 @@ class DigitsSearchField(forms.CharField):
         return search_digits(value)
 
 
-@extend_schema_field({"type": "string", "pattern": SEARCH_REGEX, "maxLength": 32})
 class DigitsSearchFilter(django_filters.CharFilter):
     """Numbers containing these digits; `+`, spaces, dashes, dots and parentheses are ignored."""
 
@@ -83,12 +82,6 @@ class DigitsSearchFilter(django_filters.CharFilter):
         return queryset.alias(number_digits=NUMBER_DIGITS).filter(number_digits__contains=value)
 
 
-def choice_filter(choices) -> django_filters.ChoiceFilter:
-    """A filter on one of `choices`; an empty value means no filter, and the schema says so."""
-    enum = [value for value, _ in choices] + [""]
-    return extend_schema_field({"type": "string", "enum": enum})(django_filters.ChoiceFilter(choices=choices))
-
-
 class LenientFilterSet(django_filters.FilterSet):
     def valid_values(self) -> dict:
         """The cleaned values of the filters that are valid; the dashboard shows the errors of
@@ -99,11 +92,11 @@ class LenientFilterSet(django_filters.FilterSet):
 
 class NumberFilter(LenientFilterSet):
     search = DigitsSearchFilter(field_name="number", max_length=32)
-    status = choice_filter(PhoneNumber.Status.choices)
+    status = django_filters.ChoiceFilter(choices=PhoneNumber.Status.choices)
     voice_agent_id = IdFilter(field_name="voice_agent")
     text_agent_id = IdFilter(field_name="text_agent")
     trunk_id = IdFilter(field_name="trunk")
-    provider = choice_filter(PhoneNumber.Provider.choices)
+    provider = django_filters.ChoiceFilter(choices=PhoneNumber.Provider.choices)
 
     class Meta:
         model = PhoneNumber
@@ -111,7 +104,7 @@ class NumberFilter(LenientFilterSet):
 
 
 class TrunkFilter(django_filters.FilterSet):
-    direction = choice_filter(SipTrunk.Direction.choices)
+    direction = django_filters.ChoiceFilter(choices=SipTrunk.Direction.choices)
     search = django_filters.CharFilter(field_name="name", lookup_expr="icontains", max_length=100)
 
     class Meta:
@@ -132,7 +125,6 @@ class NumberQueryField(forms.CharField):
         return normalize_number(value) if value else ""
 
 
-@extend_schema_field({"type": "string", "maxLength": 32, "example": "+1 555 123 4567"})
 class NumberQueryFilter(django_filters.CharFilter):
     field_class = NumberQueryField
 
@@ -145,7 +137,6 @@ class PositiveIdField(forms.CharField):
         return (id_in_range(value) or -1) if value else None
 
 
-@extend_schema_field({"type": "string", "pattern": r"^([1-9][0-9]*)?$"})
 class PositiveIdFilter(django_filters.Filter):
     field_class = PositiveIdField
 
@@ -205,16 +196,10 @@ class UntilField(TimestampQueryField):
             return _LATEST
 
 
-# A timestamp, or empty for no filter (as the dashboard's form sends an unused field).
-TIMESTAMP_FILTER_SCHEMA = {"type": "string", "pattern": TIMESTAMP_REGEX.replace("^", "^(", 1).replace("$", ")?$")}
-
-
-@extend_schema_field(TIMESTAMP_FILTER_SCHEMA)
 class TimestampFilter(django_filters.IsoDateTimeFilter):
     field_class = TimestampQueryField
 
 
-@extend_schema_field(TIMESTAMP_FILTER_SCHEMA)
 class UntilFilter(TimestampFilter):
     field_class = UntilField
 
@@ -225,8 +210,8 @@ class EventFilter(LenientFilterSet):
 
     number = NumberQueryFilter(field_name="number", max_length=32, strip=False)
     number_id = PositiveIdFilter(field_name="number_id")
-    action = choice_filter(NumberEvent.Action.choices)
-    channel = choice_filter(Channel.choices)
+    action = django_filters.ChoiceFilter(choices=NumberEvent.Action.choices)
+    channel = django_filters.ChoiceFilter(choices=Channel.choices)
     since = TimestampFilter(field_name="occurred_at", lookup_expr="gte")
     until = UntilFilter(field_name="occurred_at", lookup_expr="lt")
 

@@ -8,7 +8,8 @@ from django.template.defaultfilters import filesizeformat
 from kalem_site.accounts.models import Account
 from kalem_site.ids import id_in_range
 
-from .models import ASSIGNMENTS, PhoneNumber, SipTrunk
+from .models import ASSIGNMENTS, PhoneNumber
+from .trunk_form import TrunkFieldsForm
 
 PER_PAGE_CHOICES = (15, 50, 100)
 
@@ -96,22 +97,7 @@ class BulkActionForm(AssignmentForm):
             self.fields[name].choices = [("", self.fields[name].empty_label), *((o.pk, str(o)) for o in objects)]
 
 
-class TrunkForm(forms.ModelForm):
-    password = forms.CharField(
-        required=False,
-        strip=False,
-        widget=forms.PasswordInput(render_value=False, attrs={"autocomplete": "new-password"}),
-        help_text="Required for digest authentication. Never shown again; leave empty to keep the current one.",
-    )
-
-    class Meta:
-        model = SipTrunk
-        fields = ["name", "direction", "auth_type", "host", "port", "username", "password", "outbound_server"]
-        help_texts = {
-            "host": "IP address or hostname. Required for inbound trunks with IP authentication.",
-            "outbound_server": "host[:port]. Required for outbound trunks.",
-        }
-
+class TrunkForm(TrunkFieldsForm):
     def _post_clean(self):
         # Validation happens in the service (trunk_create / trunk_update), not on save.
         pass

@@ -10,7 +10,7 @@ from django.core.exceptions import ValidationError
 from kalem_site.accounts.models import Account
 from kalem_site.ids import id_in_range
 
-from .models import PhoneNumber
+from .models import ASSIGNMENTS, PhoneNumber
 from .phone import normalize_number
 
 
@@ -62,7 +62,7 @@ def number_bulk_targets(
 
 
 # The CSV of numbers: the columns the import reads back (agents and trunks by name).
-CSV_COLUMNS = ("number", "provider", "voice_agent", "text_agent", "trunk", "status")
+CSV_COLUMNS = ("number", "provider", *ASSIGNMENTS, "status")
 
 
 def number_csv_rows(numbers) -> Iterator[str]:
@@ -78,6 +78,6 @@ def number_csv_rows(numbers) -> Iterator[str]:
         return buffer.getvalue()
 
     yield line(CSV_COLUMNS)
-    columns = ("number", "provider", "voice_agent__name", "text_agent__name", "trunk__name", "status")
+    columns = ("number", "provider", *(f"{field}__name" for field in ASSIGNMENTS), "status")
     for row in numbers.order_by("id").values_list(*columns).iterator(chunk_size=2000):
         yield line(["" if value is None else value for value in row])

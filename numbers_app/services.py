@@ -219,7 +219,9 @@ def number_delete(*, actor: Actor, number: PhoneNumber) -> None:
     log.save()
 
 
-@transaction.atomic
+# The batches check their rules first, then write inside their caller's transaction (the
+# import's, one per batch) without a savepoint of their own: a ValidationError leaves the
+# caller's transaction as it was; an error while writing rolls all of it back.
 def numbers_create_many(*, actor: Actor, account: Account, numbers: list[dict]) -> dict[str, int]:
     """Create many numbers of the account at once (the CSV import): each a dict of `number`
     and any of provider, status, voice_agent, text_agent, trunk, checked as number_create
@@ -239,86 +241,91 @@ def numbers_create_many(*, actor: Actor, account: Account, numbers: list[dict]) 
         }
         for values in numbers
     ]
-    insert_many(
-        PhoneNumber,
-        [
-            {
-                "account_id": account.id,
-                "number": row["number"],
-                "provider": row["provider"],
-                "status": row["status"],
-                **{f"{field}_id": getattr(row[field], "pk", None) for field in ASSIGNMENT_FIELDS},
-                "created_at": now,
-                "updated_at": now,
-            }
-            for row in rows
-        ],
-    )
-    # The new rows' ids, for their events: one query, as COPY returns none.
-    ids = dict(
-        PhoneNumber.objects.filter(account=account, number__in=[row["number"] for row in rows]).values_list(
-            "number", "id"
+    with transaction.atomic(savepoint=False):
+        insert_many(
+            PhoneNumber,
+            [
+                {
+                    "account_id": account.id,
+                    "number": row["number"],
+                    "provider": row["provider"],
+                    "status": row["status"],
+                    **{f"{field}_id": getattr(row[field], "pk", None) for field in ASSIGNMENT_FIELDS},
+                    "created_at": now,
+                    "updated_at": now,
+                }
+                for row in rows
+            ],
         )
-    )
-    log = EventLog(actor)
-    for row in rows:
-        created = {"account_id": account.id, "id": ids[row["number"]], "number": row["number"]}
-        state = {field: recorded_value(field, row[field]) for field in STATE_FIELDS}
-        log.add(created, NumberEvent.Action.CREATED, after=state)
-    log.save()
+        # The new rows' ids, for their events: one query, as COPY returns none.
+        ids = dict(
+            PhoneNumber.objects.filter(account=account, number__in=[row["number"] for row in rows]).values_list(
+                "number", "id"
+            )
+        )
+        log = EventLog(actor)
+        for row in rows:
+            created = {"account_id": account.id, "id": ids[row["number"]], "number": row["number"]}
+            state = {field: recorded_value(field, row[field]) for field in STATE_FIELDS}
+            log.add(created, NumberEvent.Action.CREATED, after=state)
+        log.save()
     return ids
 
 
-@transaction.atomic
 def numbers_update_many(*, actor: Actor, account: Account, changes: dict[int, dict]) -> int:
     """Change many numbers of the account at once, each its own way (the CSV import):
     `changes` maps a number's id to fields as number_update takes them, checked and recorded
     as it checks and records them. Returns how many numbers actually changed.
 
-    The rows are locked and compared with their values now, as number_update does; a
-    number that is not the account's (or no longer exists) raises PhoneNumber.DoesNotExist."""
+    The rows are locked (in id order, so that concurrent batches queue rather than deadlock)
+    and compared with their values now, as number_update does; their events are recorded in
+    the order of `changes` (the file's, for the import). A number that is not the account's
+    (or no longer exists) raises PhoneNumber.DoesNotExist."""
     for fields in changes.values():
         _check_changes("numbers_update_many", account.id, fields)
-    ids = sorted(changes)
-    rows = list(
-        PhoneNumber.objects.for_account(account)
-        .filter(pk__in=ids)
-        .select_for_update(of=("self",))
-        .order_by("id")
-        .values("id", "account_id", "number", "status", "provider", *(f"{field}_id" for field in ASSIGNMENT_FIELDS))
-    )
-    if len(rows) != len(ids):
-        missing = sorted(set(ids) - {row["id"] for row in rows})
-        raise PhoneNumber.DoesNotExist(f"Numbers {missing} are not the account's.")
-    # The names of what the numbers are assigned to now, read apart from the locking query
-    # (in one, PostgreSQL could return joined values older than the locked rows).
-    names = assignment_names(read={field: {row[f"{field}_id"] for row in rows} for field in ASSIGNMENT_FIELDS})
-    now = timezone.now()
-    log = EventLog(actor)
-    updated, written = [], set()
-    for row in rows:
-        number = PhoneNumber(
-            id=row["id"],
-            status=row["status"],
-            provider=row["provider"],
-            **{f"{field}_id": row[f"{field}_id"] for field in ASSIGNMENT_FIELDS},
+    with transaction.atomic(savepoint=False):
+        ids = sorted(changes)
+        rows = list(
+            PhoneNumber.objects.for_account(account)
+            .filter(pk__in=ids)
+            .select_for_update(of=("self",))
+            .order_by("id")
+            .values("id", "account_id", "number", "status", "provider", *(f"{field}_id" for field in ASSIGNMENT_FIELDS))
         )
-        changed = False
-        for field, value in changes[row["id"]].items():
-            current = row[f"{field}_id"] if field in ASSIGNMENT_FIELDS else row[field]
-            if current == _comparable(value):
-                continue
-            before = current if field not in ASSIGNMENT_FIELDS else recorded_with_names(field, current, names)
-            log.add_change(row, field, before, recorded_value(field, value))
-            setattr(number, field, value)
-            written.add(field)
-            changed = True
-        if changed:
-            number.updated_at = now
-            updated.append(number)
-    if updated:
-        PhoneNumber.objects.bulk_update(updated, [*sorted(written), "updated_at"])
-    log.save()
+        if len(rows) != len(ids):
+            missing = sorted(set(ids) - {row["id"] for row in rows})
+            raise PhoneNumber.DoesNotExist(f"Numbers {missing} are not the account's.")
+        by_id = {row["id"]: row for row in rows}
+        # The names of what the numbers are assigned to now, read apart from the locking query
+        # (in one, PostgreSQL could return joined values older than the locked rows).
+        names = assignment_names(read={field: {row[f"{field}_id"] for row in rows} for field in ASSIGNMENT_FIELDS})
+        now = timezone.now()
+        log = EventLog(actor)
+        updated, written = [], set()
+        for pk, fields in changes.items():
+            row = by_id[pk]
+            number = PhoneNumber(
+                id=row["id"],
+                status=row["status"],
+                provider=row["provider"],
+                **{f"{field}_id": row[f"{field}_id"] for field in ASSIGNMENT_FIELDS},
+            )
+            changed = False
+            for field, value in fields.items():
+                current = row[f"{field}_id"] if field in ASSIGNMENT_FIELDS else row[field]
+                if current == _comparable(value):
+                    continue
+                before = current if field not in ASSIGNMENT_FIELDS else recorded_with_names(field, current, names)
+                log.add_change(row, field, before, recorded_value(field, value))
+                setattr(number, field, value)
+                written.add(field)
+                changed = True
+            if changed:
+                number.updated_at = now
+                updated.append(number)
+        if updated:
+            PhoneNumber.objects.bulk_update(updated, [*sorted(written), "updated_at"])
+        log.save()
     return len(updated)
 
 

@@ -2,9 +2,10 @@
 what the import writes, batch by batch, with its audit events."""
 
 import pytest
+from django.db import connection
 from django.db.models import Sum
 
-from numbers_app import imports
+from numbers_app import imports, services
 from numbers_app.audit import EventLog
 from numbers_app.imports import ImportFileError, decode, dry_run, number_import, read_rows
 from numbers_app.models import ImportJobRow, NumberEvent, NumberTally, PhoneNumber
@@ -448,3 +449,80 @@ def test_an_update_records_the_agent_the_number_had_when_locked_even_one_newer_t
     event = NumberEvent.objects.get(number_id=number.pk, field="voice_agent")
     assert event.before == {"id": newer["agent"].pk, "name": "Support"}
     assert event.after == {"id": sales.pk, "name": "Sales"}
+
+
+def test_updates_are_recorded_in_the_files_order(account, make_number):
+    """The rows are locked in id order; their events still follow the file."""
+    first, second = make_number(account, "+14155550100"), make_number(account, "+14155550101")
+    assert first.id < second.id
+
+    apply(account, HEADER + "+14155550101,,,,,inactive\n+14155550100,,,,,inactive\n")
+
+    events = NumberEvent.objects.order_by("id").values_list("number", "field")
+    assert list(events) == [("+14155550101", "status"), ("+14155550100", "status")]
+
+
+def test_a_row_a_service_refuses_is_an_error_and_the_rest_of_the_batch_is_written(account, make_number, monkeypatch):
+    """Should the planner ever let through a value the services refuse, that row is an error
+    with the service's message, not a failed import."""
+    monkeypatch.setattr(
+        imports,
+        "NUMBER_CHOICES",
+        {**services.NUMBER_CHOICES, "provider": (*services.NUMBER_CHOICES["provider"], "sip")},
+    )
+    make_number(account, "+14155550102", status="active")
+    make_number(account, "+14155550104", status="active")
+
+    results = apply(
+        account,
+        HEADER + "+14155550100,,,,,\n"
+        "+14155550101,sip,,,,\n"
+        "+14155550102,sip,,,,inactive\n"
+        "+14155550103,twilio,,,,\n"
+        "+14155550104,,,,,inactive\n",
+    )
+
+    assert outcomes(results) == [
+        (2, ImportJobRow.Outcome.CREATE),
+        (3, ImportJobRow.Outcome.ERROR),
+        (4, ImportJobRow.Outcome.ERROR),
+        (5, ImportJobRow.Outcome.CREATE),
+        (6, ImportJobRow.Outcome.UPDATE),
+    ]
+    refused = "provider: Choose manual or twilio."
+    assert [(result.number, result.message) for result in results[1:3]] == [
+        ("+14155550101", refused),
+        ("+14155550102", refused),
+    ]
+    assert dict(PhoneNumber.objects.values_list("number", "status")) == {
+        "+14155550100": "active",
+        "+14155550102": "active",
+        "+14155550103": "active",
+        "+14155550104": "inactive",
+    }
+    events = NumberEvent.objects.order_by("id").values_list("number", "action")
+    assert list(events) == [("+14155550100", "created"), ("+14155550103", "created"), ("+14155550104", "deactivated")]
+    assert NumberTally.objects.aggregate(total=Sum("count"))["total"] == 4
+
+
+def test_an_applied_batch_runs_a_fixed_number_of_statements(
+    account, make_number, sales, edge, django_assert_num_queries
+):
+    """Two creates and two updates, every statement counted (savepoints too: the services run
+    in the batch's transaction without their own)."""
+    make_number(account, "+14155550102", voice_agent=sales)
+    make_number(account, "+14155550103")
+    text = HEADER + (
+        "+14155550100,,Sales,,Edge,\n+14155550101,twilio,,,,\n+14155550102,,,,Edge,inactive\n+14155550103,,Sales,,,\n"
+    )
+    _, rows = read_rows(text)
+    # On PostgreSQL the numbers' INSERT and both events' INSERTs are COPYs, not captured.
+    copies = 3 if connection.vendor == "postgresql" else 0
+
+    # The batch's savepoint and its release (2); the agents and trunks (3); the batch's numbers,
+    # locked (1); the creates: INSERT, ids, events (3); the updates: the locked rows, the names
+    # of the one kind of assignee they have now (voice agents), UPDATE, events (4).
+    with django_assert_num_queries(13 - copies):
+        results = [result for batch in number_import(actor=TEST_ACTOR, account=account, rows=rows) for result in batch]
+
+    assert [result.outcome for result in results] == ["create", "create", "update", "update"]
