@@ -1,10 +1,10 @@
 """Serializer fields shared by every API object."""
 
-from datetime import UTC
-
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
+
+from kalem_site.timestamps import format_timestamp
 
 # Ids are positive 64-bit integers; anything larger can match nothing.
 MAX_ID = 2**63 - 1
@@ -17,11 +17,6 @@ def id_in_range(digits: str) -> int | None:
     if not digits or len(digits) > 19 or int(digits) > MAX_ID:
         return None
     return int(digits)
-
-
-def format_timestamp(value) -> str:
-    """ISO 8601, UTC, whole seconds, explicit offset: 2025-01-15T10:30:00+00:00."""
-    return value.astimezone(UTC).replace(microsecond=0).isoformat()
 
 
 @extend_schema_field(OpenApiTypes.DATETIME)
