@@ -48,6 +48,7 @@ INSTALLED_APPS = [
     "kalem_site.accounts",
     "numbers_app",
     "agents_app",
+    "webhooks_app",
     "django.contrib.admin",
     "django.contrib.auth",
     "django.contrib.contenttypes",
@@ -59,6 +60,8 @@ INSTALLED_APPS = [
     "django_filters",
     "drf_spectacular",
     "drf_spectacular_sidecar",
+    "django_tasks",
+    "django_tasks_db",
 ]
 
 MIDDLEWARE = [
@@ -208,6 +211,26 @@ TWILIO_API_BASE_URL = os.environ.get("TWILIO_API_BASE_URL", "")
 # Seconds the Twilio client waits to connect, and then for each answer.
 TWILIO_TIMEOUT_SECONDS = 15
 
+# Background tasks (django-tasks): queued in the database, so a task enqueued inside a
+# transaction exists exactly when that transaction commits.
+TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}
+
+# Webhooks (shared/WEBHOOKS.md). WEBHOOK_ALLOW_INSECURE=1 also allows http:// and hosts on
+# loopback, private and other non-public addresses: for local development and tests only.
+WEBHOOK_ALLOW_INSECURE = env_bool("WEBHOOK_ALLOW_INSECURE", False)
+# Seconds one delivery attempt may take (connect, and then each read or write).
+WEBHOOK_TIMEOUT = float(os.environ.get("WEBHOOK_TIMEOUT", "15"))
+# The delays before each attempt of a message, in seconds: at once, then 5 s, 5 min, 30 min,
+# 2 h, 5 h, 10 h, 10 h; then the message is failed.
+try:
+    WEBHOOK_RETRY_DELAYS = [
+        int(delay) for delay in env_list("WEBHOOK_RETRY_DELAYS", "0,5,300,1800,7200,18000,36000,36000")
+    ]
+except ValueError:
+    raise ImproperlyConfigured("WEBHOOK_RETRY_DELAYS is a comma-separated list of seconds, e.g. 0,1,1,2.") from None
+if not WEBHOOK_RETRY_DELAYS or min(WEBHOOK_RETRY_DELAYS) < 0:
+    raise ImproperlyConfigured("WEBHOOK_RETRY_DELAYS needs at least one delay, none negative.")
+
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": ["kalem_site.api.authentication.BearerTokenAuthentication"],
     "DEFAULT_PERMISSION_CLASSES": ["kalem_site.api.permissions.TokenPermission"],
@@ -264,6 +287,9 @@ LOGGING = {
         # (under requests) at DEBUG.
         "twilio.http_client": {"level": "WARNING"},
         "urllib3.connectionpool": {"level": "INFO"},
+        # Webhook deliveries: httpx logs every request's URL at INFO (URLs may hold tokens).
+        "httpx": {"level": "WARNING"},
+        "httpcore": {"level": "WARNING"},
     },
 }
 
