@@ -264,6 +264,8 @@ SPECTACULAR_SETTINGS = {
         "NumberProvider": "numbers_app.models.PhoneNumber.Provider",
         "TrunkDirection": "numbers_app.models.SipTrunk.Direction",
         "TrunkAuthType": "numbers_app.models.SipTrunk.AuthType",
+        "WebhookDeliveryStatus": "webhooks_app.models.WebhookMessage.Status",
+        "WebhookEventType": "webhooks_app.models.EVENT_TYPES",
     },
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",
