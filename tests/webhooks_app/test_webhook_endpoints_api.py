@@ -52,7 +52,9 @@ def test_events_default_to_all(api, insecure):
 
 
 def test_it_refuses_unknown_event_types(api, insecure):
-    response = api.post("/api/v1/webhooks", {"url": "http://127.0.0.1:9/", "events": ["number.exploded"]}, format="json")
+    response = api.post(
+        "/api/v1/webhooks", {"url": "http://127.0.0.1:9/", "events": ["number.exploded"]}, format="json"
+    )
     assert response.status_code == 422
     assert "events" in response.json()["error"]["fields"]
     assert not WebhookEndpoint.objects.exists()
