@@ -95,7 +95,9 @@ class WebhookMessage(models.Model):
     event_type = models.CharField(max_length=40)
     # The audit event's id; null for webhook.test.
     event_id = models.BigIntegerField(null=True, blank=True)
-    payload = models.JSONField()
+    # The body, serialized once when the message is written: every attempt sends the same
+    # bytes, keys in the contract's order (a JSON column would reorder them on PostgreSQL).
+    payload = models.TextField()
     status = models.CharField(max_length=9, choices=Status.choices, default=Status.PENDING)
     # Attempts in all, and in the current series (a resend starts a new one).
     attempts = models.PositiveIntegerField(default=0)

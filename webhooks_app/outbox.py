@@ -5,6 +5,7 @@ events; the workers deliver them later (services.deliver_due_messages)."""
 
 import uuid
 
+import orjson
 from django.utils import timezone
 
 from kalem_site.db import insert_many, transaction_cache
@@ -110,11 +111,13 @@ def write_number_messages(events: list[dict], endpoints: dict[int, list[tuple[in
         if not targets:
             continue
         data = event_shape(event)
-        payload = {
-            "type": event_type,
-            "timestamp": data["occurred_at"],
-            "data": {"event": data, "number": _number_after(numbers.get(event["number_id"]), event)},
-        }
+        payload = orjson.dumps(
+            {
+                "type": event_type,
+                "timestamp": data["occurred_at"],
+                "data": {"event": data, "number": _number_after(numbers.get(event["number_id"]), event)},
+            }
+        ).decode()
         for endpoint_id in targets:
             messages.append(
                 {

@@ -159,11 +159,13 @@ def endpoint_send_test(*, endpoint: WebhookEndpoint) -> WebhookMessage:
         message_id=outbox.new_message_id(),
         event_type=TEST_EVENT_TYPE,
         event_id=None,
-        payload={
-            "type": TEST_EVENT_TYPE,
-            "timestamp": format_timestamp(now),
-            "data": {"endpoint_id": endpoint.pk, "message": "A test message from kalem."},
-        },
+        payload=orjson.dumps(
+            {
+                "type": TEST_EVENT_TYPE,
+                "timestamp": format_timestamp(now),
+                "data": {"endpoint_id": endpoint.pk, "message": "A test message from kalem."},
+            }
+        ).decode(),
         next_attempt_at=now,
         created_at=now,
     )
@@ -233,10 +235,6 @@ def _claim(limit: int) -> tuple[list[WebhookMessage], object]:
     return messages, until
 
 
-def _body(message: WebhookMessage) -> str:
-    return orjson.dumps(message.payload).decode()
-
-
 def _send_all(messages: list[WebhookMessage]) -> list[Outcome]:
     now = timezone.now()
     jobs = []
@@ -255,7 +253,7 @@ def _send_all(messages: list[WebhookMessage]) -> list[Outcome]:
             if secrets is None:
                 return Outcome(None, error[:300], "", 0, None)
             return sender.send(
-                url=message.endpoint.url, message_id=message.message_id, body=_body(message), secrets=secrets
+                url=message.endpoint.url, message_id=message.message_id, body=message.payload, secrets=secrets
             )
 
         if len(jobs) == 1:
