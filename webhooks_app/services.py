@@ -66,6 +66,16 @@ def _clean_description(description) -> str:
     return description
 
 
+KEY_MISSING_MESSAGE = "This server cannot store webhook secrets: set CREDENTIALS_KEY in its environment (see README)."
+
+
+def _encrypt(secret: str) -> str:
+    try:
+        return crypto.encrypt(secret)
+    except crypto.CredentialsUnavailable:
+        raise ValidationError(KEY_MISSING_MESSAGE) from None
+
+
 @transaction.atomic
 def endpoint_create(
     *, account: Account, url: str, description: str = "", events: list[str] | None = None, enabled: bool = True
@@ -85,7 +95,7 @@ def endpoint_create(
         description=description,
         events=events,
         enabled=bool(enabled),
-        secret_encrypted=crypto.encrypt(secret),
+        secret_encrypted=_encrypt(secret),
     )
     outbox.forget_subscribers()
     return endpoint, secret
@@ -137,7 +147,7 @@ def endpoint_rotate_secret(*, endpoint: WebhookEndpoint) -> str:
     beside it."""
     secret = new_secret()
     endpoint.previous_secret_encrypted = endpoint.secret_encrypted
-    endpoint.secret_encrypted = crypto.encrypt(secret)
+    endpoint.secret_encrypted = _encrypt(secret)
     endpoint.rotated_at = timezone.now()
     save_changed_fields(endpoint, ["previous_secret_encrypted", "secret_encrypted", "rotated_at"])
     return secret

@@ -4,7 +4,8 @@ request's signature with the `standardwebhooks` library, using the secrets it is
 the create or rotate response returned), and keeps what it received.
 
 `responses` scripts its answers: a list of (status, headers) used one per request, then
-`default` (200) for the rest."""
+`default` (200) for the rest. `delay` holds the answer to the first request that long (a
+sender caught mid-delivery). A request counts as received when it arrives."""
 
 import json
 import sys
@@ -103,11 +104,12 @@ class _Handler(BaseHTTPRequestHandler):
         body = self.rfile.read(int(self.headers.get("Content-Length", "0")))
         received = Received({key.lower(): value for key, value in self.headers.items()}, body, time.time())
         receiver.verify(received)
-        if receiver.delay:
-            time.sleep(receiver.delay)
-        status, headers = receiver.answer()
         with receiver.lock:
             (receiver.received if received.verified_by else receiver.unverified).append(received)
+            delay, receiver.delay = receiver.delay, 0.0  # the first request only
+        if delay:
+            time.sleep(delay)  # holds the sender mid-delivery
+        status, headers = receiver.answer()
         payload = b'{"ok": true}'
         self.send_response(status)
         for name, value in headers.items():

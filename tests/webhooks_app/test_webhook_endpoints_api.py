@@ -189,3 +189,11 @@ def test_an_update_to_an_unsafe_url_is_refused(api, settings):
     response = api.patch(f"/api/v1/webhooks/{created['id']}", {"url": "https://10.1.2.3/"}, format="json")
     assert response.status_code == 422
     assert WebhookEndpoint.objects.get().url == "http://127.0.0.1:9/a"
+
+
+def test_without_a_credentials_key_create_is_refused_with_a_reason(api, settings, insecure):
+    settings.CREDENTIALS_KEY = ""
+    response = api.post("/api/v1/webhooks", {"url": "http://127.0.0.1:9/"}, format="json")
+    assert response.status_code == 422
+    assert "CREDENTIALS_KEY" in str(response.json()["error"])
+    assert not WebhookEndpoint.objects.exists()
