@@ -5,7 +5,7 @@ PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV ?= .venv
 BIN = $(VENV)/bin
 
-.PHONY: install run test bench bench-import screenshots lint format clean
+.PHONY: install run test bench bench-import bench-webhooks screenshots lint format clean
 
 $(BIN)/activate:
 	$(PYTHON) -m venv $(VENV)
@@ -37,6 +37,12 @@ bench: install
 # The CSV import of 100,000 rows, timed on PostgreSQL and SQLite (about 2 minutes).
 bench-import: install
 	$(BIN)/python bench/import_csv.py $(BENCH_ARGS)
+
+# Webhooks: delivery of 10,000 messages with 1 and 2 workers, latency, and the bulk change with
+# and without an endpoint (PostgreSQL on 127.0.0.1:5432, a few minutes). Writes
+# docs/PERFORMANCE-webhooks.md.
+bench-webhooks: install
+	$(BIN)/python bench/webhooks.py $(BENCH_ARGS)
 
 # Re-take the README's screenshots (docs/screenshots/) with the browser tests.
 screenshots: install

@@ -20,6 +20,8 @@ def save_changed_fields(instance: models.Model, fields: list[str]) -> None:
         raise type(instance).DoesNotExist(f"{type(instance).__name__} {instance.pk} was deleted.")
 
 
+_UNSET = object()
+
 # Rows per INSERT statement of insert_many() on SQLite, at most.
 INSERT_CHUNK_ROWS = 500
 
@@ -37,16 +39,30 @@ def insert_many(model: type[models.Model], rows: list[dict]) -> None:
     connection = connections[router.db_for_write(model)]
     fields = [model._meta.get_field(name) for name in rows[0]]
     # Strings and integers go as they are; other values through their field's conversion.
-    plain = (models.CharField, models.IntegerField, models.ForeignKey)
+    plain = (models.CharField, models.TextField, models.IntegerField, models.ForeignKey)
     prepare = [None if isinstance(field, plain) else field.get_db_prep_save for field in fields]
     quote = connection.ops.quote_name
     table = quote(model._meta.db_table)
     columns = ", ".join(quote(field.column) for field in fields)
 
+    # The last value converted per column: rows of one write often share a value (the same
+    # moment, the same payload), which is then converted once.
+    last: list[tuple] = [(_UNSET, None)] * len(fields)
+
+    def convert(index: int, conversion, value):
+        if conversion is None:
+            return value
+        seen, converted = last[index]
+        if seen is value:
+            return converted
+        converted = conversion(value, connection)
+        last[index] = (value, converted)
+        return converted
+
     def values(row: dict) -> list:
         return [
-            value if conversion is None else conversion(value, connection)
-            for conversion, value in zip(prepare, row.values(), strict=True)
+            convert(index, conversion, value)
+            for index, (conversion, value) in enumerate(zip(prepare, row.values(), strict=True))
         ]
 
     with connection.cursor() as cursor:

@@ -53,16 +53,23 @@ class Sender:
     def __init__(self):
         self.clients: dict[tuple, httpx.Client] = {}
 
+    # Connection pools kept at most; beyond, all are closed and built again as needed.
+    MAX_CLIENTS = 64
+
     def close(self) -> None:
         for client in self.clients.values():
             client.close()
         self.clients.clear()
 
+    def trim(self) -> None:
+        if len(self.clients) > self.MAX_CLIENTS:
+            self.close()
+
     def _client(self, target: ssrf.Target) -> httpx.Client:
         key = (target.scheme, target.host, target.address, target.port)
         client = self.clients.get(key)
         if client is None:
-            # Concurrent first uses may build two; the spare is closed with the rest.
+            # Concurrent first uses may build two; the spare is closed.
             client = httpx.Client(
                 timeout=httpx.Timeout(settings.WEBHOOK_TIMEOUT), follow_redirects=False, trust_env=False
             )

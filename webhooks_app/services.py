@@ -245,6 +245,18 @@ def _claim(limit: int) -> tuple[list[WebhookMessage], object]:
     return messages, until
 
 
+_SENDER: Sender | None = None
+
+
+def _sender() -> Sender:
+    """One Sender per worker process, so connections to an endpoint are kept between batches
+    (a TLS set-up per batch would cost more than the batch's requests)."""
+    global _SENDER
+    if _SENDER is None:
+        _SENDER = Sender()
+    return _SENDER
+
+
 def _send_all(messages: list[WebhookMessage]) -> list[Outcome]:
     now = timezone.now()
     jobs = []
@@ -255,7 +267,7 @@ def _send_all(messages: list[WebhookMessage]) -> list[Outcome]:
             jobs.append((message, None, str(error)))
             continue
         jobs.append((message, secrets, ""))
-    sender = Sender()
+    sender = _sender()
     try:
 
         def send(job) -> Outcome:
@@ -271,7 +283,7 @@ def _send_all(messages: list[WebhookMessage]) -> list[Outcome]:
         with ThreadPoolExecutor(max_workers=min(SEND_THREADS, len(jobs))) as pool:
             return list(pool.map(send, jobs))
     finally:
-        sender.close()
+        sender.trim()
 
 
 def _record(messages: list[WebhookMessage], outcomes: list[Outcome], until) -> None:

@@ -1,5 +1,5 @@
 """Query budgets of the numbers API (issue: performance and scale), the same however many
-rows a page holds: list ≤ 3 queries, get ≤ 2, update ≤ 4.
+rows a page holds: list ≤ 3 queries, get ≤ 2, update ≤ 7.
 
 Counted as production runs them: the test's own transaction turns each atomic block of a
 write into SAVEPOINT / RELEASE statements, which production (autocommit, BEGIN/COMMIT on the
@@ -76,14 +76,14 @@ def test_a_get_runs_at_most_2_queries(api, filled):
         "agent",
     ],
 )
-def test_an_update_runs_at_most_6_queries(api, filled, make_voice_agent, account, body):
+def test_an_update_runs_at_most_7_queries(api, filled, make_voice_agent, account, body):
     """Token, number, the agent or trunk named, the service's locked read of the number (what
-    the audit events say it changed from), the UPDATE, and one INSERT of its audit events,
-    however many fields changed."""
+    the audit events say it changed from), the UPDATE, one INSERT of its audit events, however
+    many fields changed, and the lookup of the account's webhook endpoints (none here)."""
     if body == "agent":
         body = {"voice_agent_id": make_voice_agent(account).id}
     warm(api)
     with queries() as captured:
         response = api.put(f"/api/v1/numbers/{filled[0].id}", body, format="json")
     assert response.status_code == 200, response.json()
-    assert len(captured.statements) <= 6, captured.statements
+    assert len(captured.statements) <= 7, captured.statements
