@@ -1,7 +1,6 @@
 """Writes to webhook endpoints and messages, and their delivery. Shared by the API, the
 dashboard, the admin and the commands (shared/WEBHOOKS.md)."""
 
-import logging
 from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 
@@ -21,8 +20,6 @@ from . import outbox, ssrf
 from .delivery import Outcome, Sender
 from .models import EVENT_TYPES, TEST_EVENT_TYPE, WebhookAttempt, WebhookEndpoint, WebhookMessage
 from .signing import new_secret, signing_secrets
-
-logger = logging.getLogger(__name__)
 
 MAX_ENDPOINTS = 20
 MAX_DESCRIPTION = 200
@@ -334,7 +331,9 @@ def _record(messages: list[WebhookMessage], outcomes: list[Outcome], until) -> N
             if result.status_code == 410 or series >= len(delays):
                 changes.update(status=Status.FAILED, next_attempt_at=None)
             else:
-                wait = max(delays[series], result.retry_after or 0)
+                # A Retry-After is honoured up to the 5 days after which the endpoint is disabled.
+                retry_after = min(result.retry_after or 0, FAILING_DISABLE_AFTER.total_seconds())
+                wait = max(delays[series], retry_after)
                 changes.update(next_attempt_at=now + timedelta(seconds=wait))
             WebhookMessage.objects.filter(pk=message.pk).update(**changes)
         insert_many(WebhookAttempt, attempts)

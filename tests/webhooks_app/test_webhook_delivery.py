@@ -328,3 +328,28 @@ def test_deliveries_filters_are_validated(api, receiver, endpoint_for):
     assert response.status_code == 422
     assert "status" in response.json()["error"]["fields"]
     assert api.get(f"/api/v1/webhooks/{endpoint['id']}/deliveries/999999").status_code == 404
+
+
+def test_a_redirect_is_a_failure_and_is_not_followed(api, settings, insecure, endpoint_for):
+    settings.WEBHOOK_RETRY_DELAYS = [0, 60]
+    with Receiver(responses=[(307, {"Location": "http://127.0.0.1:9/elsewhere"})]) as moved:
+        endpoint_for(moved)
+        api.post("/api/v1/numbers", {"number": "+15551234584"}, format="json")
+        deliver_all()
+        assert len(moved.wait_for(1)) == 1
+    message = WebhookMessage.objects.get()
+    assert (message.status, message.attempts, message.last_status_code) == ("pending", 1, 307)
+    assert message.next_attempt_at >= timezone.now() + timedelta(seconds=55)
+    assert WebhookAttempt.objects.get().status_code == 307
+
+
+def test_an_absurd_retry_after_is_capped(api, settings, insecure, endpoint_for):
+    settings.WEBHOOK_RETRY_DELAYS = [0, 1]
+    with Receiver(responses=[(503, {"Retry-After": "9" * 400})]) as busy:
+        endpoint_for(busy)
+        api.post("/api/v1/numbers", {"number": "+15551234585"}, format="json")
+        deliver_all()
+        busy.wait_for(1)
+    message = WebhookMessage.objects.get()
+    assert message.status == "pending"
+    assert timezone.now() + timedelta(days=4) < message.next_attempt_at <= timezone.now() + timedelta(days=5)

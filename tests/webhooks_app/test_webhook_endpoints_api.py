@@ -197,3 +197,19 @@ def test_without_a_credentials_key_create_is_refused_with_a_reason(api, settings
     assert response.status_code == 422
     assert "CREDENTIALS_KEY" in str(response.json()["error"])
     assert not WebhookEndpoint.objects.exists()
+
+
+def test_an_idempotent_replay_of_create_does_not_keep_or_show_the_secret(api, insecure):
+    from kalem_site.accounts.models import IdempotencyRecord
+
+    headers = {"HTTP_IDEMPOTENCY_KEY": "create-hook-1"}
+    first = api.post("/api/v1/webhooks", {"url": "http://127.0.0.1:9/"}, format="json", **headers)
+    assert first.status_code == 201
+    assert first["Cache-Control"] == "no-store"
+    secret = first.json()["secret"]
+    replay = api.post("/api/v1/webhooks", {"url": "http://127.0.0.1:9/"}, format="json", **headers)
+    assert replay.status_code == 201
+    assert replay["Idempotent-Replayed"] == "true"
+    assert replay.json() == {key: value for key, value in first.json().items() if key != "secret"}
+    assert WebhookEndpoint.objects.count() == 1
+    assert secret.encode() not in bytes(IdempotencyRecord.objects.get().response_body)

@@ -1,3 +1,4 @@
+import orjson
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import status as http_status
 from rest_framework.decorators import action
@@ -19,6 +20,15 @@ from .serializers import (
 )
 
 _DELIVERY_ID = OpenApiParameter("delivery_id", int, OpenApiParameter.PATH, description="The delivery's id.")
+
+
+def _showing_secret(response: Response, endpoint: WebhookEndpoint) -> Response:
+    """A response with a secret in it: never cached, and what an Idempotency-Key replay gets
+    is the same answer without the secret (stored as `replay_content`), so the plain secret is
+    kept nowhere."""
+    response["Cache-Control"] = "no-store"
+    response.replay_content = orjson.dumps(WebhookSerializer(endpoint).data)
+    return response
 
 
 class WebhookViewSet(AccountScopedViewSet):
@@ -50,7 +60,9 @@ class WebhookViewSet(AccountScopedViewSet):
         serializer.is_valid(raise_exception=True)
         endpoint, secret = services.endpoint_create(account=self.account, **serializer.validated_data)
         data = WebhookWithSecretSerializer(endpoint, context={"secret": secret}).data
-        return Response(data, status=http_status.HTTP_201_CREATED, headers=self.get_success_headers(data))
+        return _showing_secret(
+            Response(data, status=http_status.HTTP_201_CREATED, headers=self.get_success_headers(data)), endpoint
+        )
 
     def perform_update(self, serializer):
         serializer.instance = services.endpoint_update(endpoint=serializer.instance, **serializer.validated_data)
@@ -71,7 +83,9 @@ class WebhookViewSet(AccountScopedViewSet):
     def rotate_secret(self, request, pk=None):
         endpoint = self.get_object()
         secret = services.endpoint_rotate_secret(endpoint=endpoint)
-        return Response(WebhookWithSecretSerializer(endpoint, context={"secret": secret}).data)
+        return _showing_secret(
+            Response(WebhookWithSecretSerializer(endpoint, context={"secret": secret}).data), endpoint
+        )
 
     @extend_schema(
         summary="Send a test message to a webhook endpoint",
