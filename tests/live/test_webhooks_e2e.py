@@ -49,6 +49,8 @@ def live_site(tmp_path, **extra):
             **extra,
         )
         manage(env, "migrate", "--no-input", "-v0")
+        # The dashboard's pages, with production settings, need the static files' manifest.
+        manage(env, "collectstatic", "--no-input", "-v0")
         token = manage(env, "seeddemo").strip().splitlines()[-1]
         with gunicorn(env, workers=2, log=tmp_path / "gunicorn.log") as base:
             api = httpx.Client(base_url=f"{base}/api/v1", headers={"Authorization": f"Bearer {token}"}, timeout=30)
@@ -57,7 +59,7 @@ def live_site(tmp_path, **extra):
 
 def signed_in(base: str) -> httpx.Client:
     client = httpx.Client(base_url=base, timeout=30)
-    client.get("/login/")
+    assert client.get("/login/").status_code == 200
     response = client.post(
         "/login/",
         data={
