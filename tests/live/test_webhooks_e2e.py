@@ -135,3 +135,16 @@ def test_a_worker_killed_mid_delivery_is_followed_by_a_delivery_with_the_same_id
         assert second.message_id == held.message_id
         assert second.verified_by == held.verified_by == [created.json()["secret"]]
         assert [(d["status"], d["message_id"]) for d in deliveries] == [("delivered", held.message_id)]
+
+
+def test_the_task_queued_with_the_change_delivers_it_through_the_queues_worker(tmp_path):
+    """The change's transaction queued `deliver_webhooks`; django-tasks-db's own worker runs
+    it (`db_worker --batch`: until the queue is empty)."""
+    with live_site(tmp_path) as (env, base, api), Receiver() as receiver:
+        created = api.post("/webhooks", json={"url": receiver.url})
+        receiver.secrets.append(created.json()["secret"])
+        api.post("/numbers", json={"number": "+14155550104"})
+        manage(env, "db_worker", "--batch")
+        [received] = receiver.wait_for(1, timeout=10)
+        assert received.json["type"] == "number.created"
+        assert received.verified_by == [created.json()["secret"]]
