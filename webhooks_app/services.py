@@ -1,6 +1,7 @@
 """Writes to webhook endpoints and messages, and their delivery. Shared by the API, the
 dashboard, the admin and the commands (shared/WEBHOOKS.md)."""
 
+import math
 from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 
@@ -29,8 +30,8 @@ FAILING_DISABLE_AFTER = timedelta(days=5)
 LOG_RETENTION = timedelta(days=30)
 GONE_REASON = "The endpoint answered 410 Gone."
 FAILING_REASON = "Every delivery failed for 5 days."
-# Attempts sent at once by one worker.
-SEND_THREADS = 16
+# Attempts sent at once by one worker: a whole default batch.
+SEND_THREADS = 50
 
 Status = WebhookMessage.Status
 
@@ -217,16 +218,17 @@ def _disable(endpoint_id: int, reason: str) -> None:
     _drop_pending(endpoint_id)
 
 
-def lease_seconds() -> float:
-    """How long a claimed batch is a worker's: its attempts run at once, each bounded by the
-    timeout (connect, then read), plus a margin. A killed worker's messages are sent again
-    after it."""
-    return 2 * settings.WEBHOOK_TIMEOUT + 10
+def lease_seconds(batch: int) -> float:
+    """How long a claimed batch is a worker's: its attempts run SEND_THREADS at a time, each
+    bounded by the timeout (connect, then read), plus a margin. A killed worker's messages
+    are sent again after it."""
+    rounds = math.ceil(batch / SEND_THREADS)
+    return rounds * 2 * settings.WEBHOOK_TIMEOUT + 10
 
 
 def _claim(limit: int) -> tuple[list[WebhookMessage], object]:
     now = timezone.now()
-    until = now + timedelta(seconds=lease_seconds())
+    until = now + timedelta(seconds=lease_seconds(limit))
     with transaction.atomic():
         due = (
             WebhookMessage.objects.due(now)

@@ -353,3 +353,18 @@ def test_an_absurd_retry_after_is_capped(api, settings, insecure, endpoint_for):
     message = WebhookMessage.objects.get()
     assert message.status == "pending"
     assert timezone.now() + timedelta(days=4) < message.next_attempt_at <= timezone.now() + timedelta(days=5)
+
+
+def test_a_leased_message_waits_for_its_lease_to_run_out(api, receiver, endpoint_for):
+    endpoint_for()
+    api.post("/api/v1/numbers", {"number": "+15551234586"}, format="json")
+    # Claimed by a worker that then died mid-delivery.
+    WebhookMessage.objects.update(locked_until=timezone.now() + timedelta(seconds=60))
+    assert deliver_all() == 0
+    assert receiver.received == []
+    WebhookMessage.objects.update(locked_until=timezone.now() - timedelta(seconds=1))
+    assert deliver_all() == 1
+    [received] = receiver.wait_for(1)
+    assert received.message_id == WebhookMessage.objects.get().message_id
+    assert services.lease_seconds(50) == 2 * 15 + 10
+    assert services.lease_seconds(51) == 2 * (2 * 15) + 10
