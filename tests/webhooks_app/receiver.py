@@ -89,6 +89,7 @@ class Receiver:
 
 class _Server(ThreadingHTTPServer):
     daemon_threads = True
+    request_queue_size = 256  # a worker connects 50 at once
 
     def handle_error(self, request, client_address) -> None:
         exc = sys.exc_info()[1]
