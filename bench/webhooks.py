@@ -224,6 +224,13 @@ def write_report(path: Path, args, results: dict) -> None:
         f"| one subscribed endpoint ({args.numbers:,} messages written in the transaction) | {with_one:.2f} |",
         f"| slower by | {slower:.0f} % (goal ≤ 20 %) |",
         "",
+        "What the endpoint adds to the transaction: the ids of the events reserved in one statement "
+        "(`nextval` over `generate_series`), one read of the changed numbers per 1,000 events (their "
+        "state right after the change), and one `COPY` of the messages per 1,000 events — each row "
+        "carrying its whole body (the Event and the Number object, about 700 bytes, three times an "
+        "event row). No statement is issued per message, so the cost grows linearly, "
+        f"{(with_one - without) / args.numbers * 1000:.3f} ms per message here.",
+        "",
         f"## Delivery of the {args.numbers:,} messages of one bulk change",
         "",
         "From the change's commit to each message's receipt:",
