@@ -171,7 +171,10 @@ def measure(args, env: dict) -> dict:
                 first.setdefault(r.message_id, r.received_at)
             latencies = [at - committed for at in first.values()]
             assert len(first) == args.numbers, f"{len(first)} of {args.numbers} delivered"
-            assert not receiver.unverified
+            # Requests that failed verification (none expected; a request cut off by an
+            # overloaded receiver would be one): reported, and their messages retried.
+            results.setdefault("unverified", {})[count] = [r.errors for r in receiver.unverified]
+            receiver.unverified.clear()
             rate = args.numbers / max(latencies)
             results["throughput"][count] = (rate, percentile(latencies, 0.5), percentile(latencies, 0.99))
             print(
@@ -240,6 +243,9 @@ def write_report(path: Path, args, results: dict) -> None:
     ]
     for count, (rate, p50, p99) in results["throughput"].items():
         lines.append(f"| {count} | {rate:,.0f} | {p50:.2f} s | {p99:.2f} s |")
+    unverified = {count: errors for count, errors in results.get("unverified", {}).items() if errors}
+    for count, errors in unverified.items():
+        lines.append(f"\n{count} worker(s): {len(errors)} request(s) failed verification ({errors[0]}); retried.")
     lines += [
         "",
         "Goal: one worker ≥ 100 messages/s. A burst's p50/p99 is mostly its place in the queue.",

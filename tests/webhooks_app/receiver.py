@@ -24,6 +24,7 @@ class Received:
     received_at: float
     # Which of the receiver's secrets verify the signature (each on its own).
     verified_by: list[str] = field(default_factory=list)
+    errors: list[str] = field(default_factory=list)
 
     @property
     def json(self) -> dict:
@@ -63,7 +64,8 @@ class Receiver:
         for secret in self.secrets:
             try:
                 Webhook(secret).verify(received.body, received.headers)
-            except WebhookVerificationError:
+            except WebhookVerificationError as error:
+                received.errors.append(str(error))
                 continue
             received.verified_by.append(secret)
 
