@@ -7,7 +7,7 @@ own messages."""
 import time
 
 from django.core.management.base import BaseCommand
-from django.db import close_old_connections
+from django.db import close_old_connections, connection
 
 from webhooks_app.services import deliver_due_messages, prune_delivery_log
 
@@ -25,8 +25,10 @@ class Command(BaseCommand):
     def handle(self, *args, once: bool, batch: int, **options):
         pruned_at = 0.0
         while True:
-            # A long-running process: connections are checked and renewed as a request's are.
-            close_old_connections()
+            # A long-running process: connections are checked and renewed as a request's are
+            # (not one inside a transaction, such as a test's).
+            if not connection.in_atomic_block:
+                close_old_connections()
             claimed = deliver_due_messages(limit=batch)
             if claimed:
                 continue
