@@ -5,7 +5,7 @@ PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV ?= .venv
 BIN = $(VENV)/bin
 
-.PHONY: install run worker test bench bench-import bench-outage screenshots lint format clean
+.PHONY: install run worker test bench bench-import bench-outage bench-webhooks screenshots lint format clean
 
 $(BIN)/activate:
 	$(PYTHON) -m venv $(VENV)
@@ -50,6 +50,12 @@ bench-import: install
 # BENCH_ARGS="--project /tmp/base" runs another checkout (e.g. a `git worktree add` of a commit).
 bench-outage: install
 	$(BIN)/python bench/outage.py $(BENCH_ARGS)
+
+# Webhooks: delivery of 10,000 messages with 1 and 2 workers, latency, and the bulk change with
+# and without an endpoint (PostgreSQL on 127.0.0.1:5432, a few minutes). Writes
+# docs/PERFORMANCE-webhooks.md.
+bench-webhooks: install
+	$(BIN)/python bench/webhooks.py $(BENCH_ARGS)
 
 # Re-take the README's screenshots (docs/screenshots/) with the browser tests.
 screenshots: install

@@ -49,6 +49,7 @@ INSTALLED_APPS = [
     "kalem_site.accounts",
     "numbers_app",
     "agents_app",
+    "webhooks_app",
     "django.contrib.admin",
     "django.contrib.auth",
     "django.contrib.contenttypes",
@@ -257,6 +258,9 @@ PERIODIC_TASKS = {
     "purge-worker-records": (3600, "kalem_site.tasks.tasks.purge_worker_records"),
     "reap-lost-tasks": (TASKS_REAP_SECONDS, "kalem_site.tasks.tasks.reap_lost_tasks"),
     "reap-jobs": (TASKS_REAP_SECONDS, "numbers_app.tasks.reap_jobs"),
+    # Webhook messages whose delivering worker died (their lease ran out), and the log's purge.
+    "deliver-webhooks": (int(TASKS_SCHEDULE_SECONDS), "webhooks_app.tasks.deliver_webhooks"),
+    "prune-webhook-deliveries": (3600, "webhooks_app.tasks.prune_webhook_deliveries"),
 }
 
 # Mounts the benchmark's floor views (bench/floors.py). Only `make bench` sets it.
@@ -289,6 +293,22 @@ if CREDENTIALS_KEY:
 TWILIO_API_BASE_URL = os.environ.get("TWILIO_API_BASE_URL", "")
 # Seconds the Twilio client waits to connect, and then for each answer.
 TWILIO_TIMEOUT_SECONDS = 15
+
+# Webhooks (shared/WEBHOOKS.md). WEBHOOK_ALLOW_INSECURE=1 also allows http:// and hosts on
+# loopback, private and other non-public addresses: for local development and tests only.
+WEBHOOK_ALLOW_INSECURE = env_bool("WEBHOOK_ALLOW_INSECURE", False)
+# Seconds one delivery attempt may take (connect, and then each read or write).
+WEBHOOK_TIMEOUT = float(os.environ.get("WEBHOOK_TIMEOUT", "15"))
+# The delays before each attempt of a message, in seconds: at once, then 5 s, 5 min, 30 min,
+# 2 h, 5 h, 10 h, 10 h; then the message is failed.
+try:
+    WEBHOOK_RETRY_DELAYS = [
+        int(delay) for delay in env_list("WEBHOOK_RETRY_DELAYS", "0,5,300,1800,7200,18000,36000,36000")
+    ]
+except ValueError:
+    raise ImproperlyConfigured("WEBHOOK_RETRY_DELAYS is a comma-separated list of seconds, e.g. 0,1,1,2.") from None
+if not WEBHOOK_RETRY_DELAYS or min(WEBHOOK_RETRY_DELAYS) < 0:
+    raise ImproperlyConfigured("WEBHOOK_RETRY_DELAYS needs at least one delay, none negative.")
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": ["kalem_site.api.authentication.BearerTokenAuthentication"],
@@ -323,6 +343,8 @@ SPECTACULAR_SETTINGS = {
         "NumberProvider": "numbers_app.models.PhoneNumber.Provider",
         "TrunkDirection": "numbers_app.models.SipTrunk.Direction",
         "TrunkAuthType": "numbers_app.models.SipTrunk.AuthType",
+        "WebhookDeliveryStatus": "webhooks_app.models.WebhookMessage.Status",
+        "WebhookEventType": "webhooks_app.models.EVENT_TYPES",
     },
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",
@@ -348,6 +370,9 @@ LOGGING = {
         "urllib3.connectionpool": {"level": "INFO"},
         # Every task started and finished (with the traceback of a failure) is logged.
         "django_tasks": {"level": "INFO"},
+        # Webhook deliveries: httpx logs every request's URL at INFO (URLs may hold tokens).
+        "httpx": {"level": "WARNING"},
+        "httpcore": {"level": "WARNING"},
     },
 }
 

@@ -13,6 +13,7 @@ urlpatterns = [
     path("settings/tokens/", include("kalem_site.accounts.urls")),
     path("", include("numbers_app.urls")),
     path("", include("agents_app.urls")),
+    path("", include("webhooks_app.urls")),
 ]
 
 if settings.BENCH_FLOORS:  # the benchmark's reference views (bench/floors.py); never in production

@@ -5,7 +5,8 @@ from django.db import IntegrityError, connections, router
 from django.utils import timezone
 
 from kalem_site.actors import Actor
-from kalem_site.db import insert_many
+from kalem_site.db import insert_many, reserve_ids
+from webhooks_app import outbox
 
 from .models import ASSIGNMENTS, NumberEvent, PhoneNumber
 
@@ -173,7 +174,17 @@ class EventLog:
         self.add(number, change_action(field, after), field, before, after)
 
     def save(self) -> None:
+        """Write the events, and in the same transaction their webhook messages (the outbox)
+        if the account has endpoints: those need the events' ids, so they are reserved first."""
+        if not self.events:
+            return
+        endpoints = outbox.subscribers({event["account_id"] for event in self.events})
+        if endpoints:
+            for event, event_id in zip(self.events, reserve_ids(NumberEvent, len(self.events)), strict=True):
+                event["id"] = event_id
         insert_many(NumberEvent, self.events)
+        if endpoints:
+            outbox.write_number_messages(self.events, endpoints)
         self.events = []
 
 

@@ -1,17 +1,11 @@
 """Serializer fields shared by every API object."""
 
-from datetime import UTC
-
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from kalem_site.ids import id_in_range
-
-
-def format_timestamp(value) -> str:
-    """ISO 8601, UTC, whole seconds, explicit offset: 2025-01-15T10:30:00+00:00."""
-    return value.astimezone(UTC).replace(microsecond=0).isoformat()
+from kalem_site.timestamps import format_timestamp
 
 
 @extend_schema_field(OpenApiTypes.DATETIME)

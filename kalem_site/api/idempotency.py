@@ -135,7 +135,9 @@ class IdempotencyMiddleware:
             record.delete()  # not an answer worth replaying: let the retry run
         else:
             record.status_code = response.status_code
-            record.response_body = response.content
+            # A response that shows a secret once (a webhook's create) offers a copy without it
+            # to store: the secret is never kept in plain text, not even for a replay.
+            record.response_body = getattr(response, "replay_content", response.content)
             record.location = response.get("Location", "")
             record.save(update_fields=["status_code", "response_body", "location"])
         return response

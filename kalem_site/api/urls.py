@@ -8,6 +8,7 @@ from rest_framework.routers import SimpleRouter
 
 from agents_app.api.views import TextAgentViewSet, VoiceAgentViewSet
 from numbers_app.api.views import EventViewSet, NumberViewSet, TrunkViewSet
+from webhooks_app.api.views import WebhookViewSet
 
 from .errors import error_response
 from .views import api_not_found
@@ -27,6 +28,7 @@ router.register("trunks", TrunkViewSet, basename="trunk")
 router.register("voice-agents", VoiceAgentViewSet, basename="voice-agent")
 router.register("text-agents", TextAgentViewSet, basename="text-agent")
 router.register("events", EventViewSet, basename="event")
+router.register("webhooks", WebhookViewSet, basename="webhook")
 
 # The schema and its docs are public: they describe the API, they hold no account's data.
 public = {"authentication_classes": [], "permission_classes": [AllowAny]}

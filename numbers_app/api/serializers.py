@@ -10,44 +10,17 @@ from kalem_site.api.fields import (
     StrictCharField,
     StrictIntegerField,
     TimestampField,
-    format_timestamp,
 )
 
 from ..models import ASSIGNMENTS, NumberEvent, PhoneNumber, SipTrunk
 from ..phone import E164_MESSAGE, E164_REGEX, normalize_number, parse_e164
 from ..selectors import number_routing
 from ..services import BULK_ACTIONS
+from ..shapes import EVENT_COLUMNS, NUMBER_COLUMNS, NUMBER_SHAPE, event_shape, number_shape  # noqa: F401
 
-# The Number object, once: each key of the contract in its order, and the lookup its value
-# comes from. The list reads exactly these columns with `.values(*NUMBER_COLUMNS)` (no model
-# instances, joins only for the three names); a single object is read through the same
-# lookups on its instance. The declared fields below describe the same keys for input and for
-# the OpenAPI schema; a test holds the two to the same keys in the same order.
-NUMBER_SHAPE = (
-    ("id", "id"),
-    ("number", "number"),
-    ("provider", "provider"),
-    ("status", "status"),
-    ("voice_agent_id", "voice_agent_id"),
-    ("voice_agent_name", "voice_agent__name"),
-    ("text_agent_id", "text_agent_id"),
-    ("text_agent_name", "text_agent__name"),
-    ("trunk_id", "trunk_id"),
-    ("trunk_name", "trunk__name"),
-    ("created_at", "created_at"),
-    ("updated_at", "updated_at"),
-)
-NUMBER_COLUMNS = tuple(lookup for _, lookup in NUMBER_SHAPE)
-
-
-def _lookup(instance, lookup: str):
-    """`voice_agent__name` on an instance: its (already loaded) voice agent's name, or None."""
-    value = instance
-    for attribute in lookup.split("__"):
-        if value is None:
-            return None
-        value = getattr(value, attribute)
-    return value
+# The Number object's keys and lookups live in numbers_app.shapes (webhook messages carry the
+# same object). The declared fields below describe the same keys for input and for the OpenAPI
+# schema; a test holds the two to the same keys in the same order.
 
 
 class NumberSerializer(serializers.Serializer):
@@ -79,13 +52,7 @@ class NumberSerializer(serializers.Serializer):
         """From a `.values(*NUMBER_COLUMNS)` row or from an instance with its relations
         loaded. Hand-written because it runs 100 times a page: DRF's per-field machinery
         cost more than the query."""
-        if isinstance(number, dict):
-            data = {key: number[lookup] for key, lookup in NUMBER_SHAPE}
-        else:
-            data = {key: _lookup(number, lookup) for key, lookup in NUMBER_SHAPE}
-        data["created_at"] = format_timestamp(data["created_at"])
-        data["updated_at"] = format_timestamp(data["updated_at"])
-        return data
+        return number_shape(number)
 
     def validate_number(self, value: str) -> str:
         try:
@@ -234,22 +201,6 @@ class EventValueField(serializers.ReadOnlyField):
     pass
 
 
-# The Event object's keys in their order: each is also the column its value is read from.
-EVENT_COLUMNS = (
-    "id",
-    "number_id",
-    "number",
-    "action",
-    "field",
-    "before",
-    "after",
-    "actor_type",
-    "actor_name",
-    "channel",
-    "occurred_at",
-)
-
-
 class EventSerializer(serializers.Serializer):
     """One change to a number on its audit timeline (read-only)."""
 
@@ -274,7 +225,4 @@ class EventSerializer(serializers.Serializer):
 
     def to_representation(self, event: dict) -> dict:
         """From a `.values(*EVENT_COLUMNS)` row."""
-        data = {key: event[key] for key in EVENT_COLUMNS}
-        data["field"] = data["field"] or None
-        data["occurred_at"] = format_timestamp(data["occurred_at"])
-        return data
+        return event_shape(event)

@@ -1,5 +1,7 @@
 """The OpenAPI schema at /api/v1/schema: valid, and true to the routes and errors."""
 
+import re
+
 import pytest
 from drf_spectacular.validation import validate_schema
 
@@ -38,7 +40,9 @@ def routed_operations() -> set[tuple[str, str]]:
         for extra in viewset.get_extra_actions():
             base = detail if extra.detail else collection
             for method in extra.mapping:
-                operations.add((f"{base}/{extra.url_path}", method))
+                # A nested route's regex group is a path parameter: `deliveries/{delivery_id}`.
+                url_path = re.sub(r"\(\?P<(\w+)>[^)]*\)", r"{\1}", extra.url_path)
+                operations.add((f"{base}/{url_path}", method))
     return operations
 
 
@@ -57,7 +61,7 @@ def test_it_is_public_and_needs_no_token(anonymous_api, db):
 
 def test_it_documents_every_route_and_nothing_else(schema):
     assert documented_operations(schema) == routed_operations()
-    assert len(routed_operations()) == 31
+    assert len(routed_operations()) == 42
 
 
 def test_every_operation_requires_the_bearer_token(schema):
@@ -143,3 +147,32 @@ def test_swagger_ui_is_served_from_our_own_static_files(client, db):
     html = response.content.decode()
     assert "/static/drf_spectacular_sidecar/swagger-ui-dist/" in html
     assert "https://" not in html and "http://cdn" not in html
+
+
+def test_the_webhook_objects_have_exactly_the_contract_keys(schema):
+    schemas = schema["components"]["schemas"]
+    endpoint = ["id", "url", "description", "events", "enabled", "disabled_reason", "created_at", "updated_at"]
+    delivery = [
+        "id",
+        "message_id",
+        "event_type",
+        "event_id",
+        "status",
+        "attempts",
+        "last_status_code",
+        "next_attempt_at",
+        "created_at",
+        "delivered_at",
+    ]
+    for name, keys in [
+        ("Webhook", endpoint),
+        ("WebhookWithSecret", [*endpoint, "secret"]),
+        ("Delivery", delivery),
+        ("DeliveryDetail", [*delivery, "attempts_log"]),
+        ("Attempt", ["attempted_at", "status_code", "duration_ms", "error", "response_excerpt"]),
+    ]:
+        assert list(schemas[name]["properties"]) == keys, name
+        assert schemas[name]["required"] == keys, name
+        assert schemas[name]["additionalProperties"] is False, name
+    create = schema["paths"]["/api/v1/webhooks"]["post"]["responses"]["201"]
+    assert create["content"]["application/json"]["schema"] == {"$ref": "#/components/schemas/WebhookWithSecret"}
