@@ -259,7 +259,7 @@ PERIODIC_TASKS = {
     "reap-lost-tasks": (TASKS_REAP_SECONDS, "kalem_site.tasks.tasks.reap_lost_tasks"),
     "reap-jobs": (TASKS_REAP_SECONDS, "numbers_app.tasks.reap_jobs"),
     # Webhook messages whose delivering worker died (their lease ran out), and the log's purge.
-    "deliver-webhooks": (int(TASKS_SCHEDULE_SECONDS), "webhooks_app.tasks.deliver_webhooks"),
+    "deliver-webhooks": (TASKS_REAP_SECONDS, "webhooks_app.tasks.deliver_webhooks"),
     "prune-webhook-deliveries": (3600, "webhooks_app.tasks.prune_webhook_deliveries"),
 }
 

@@ -211,7 +211,9 @@ def lock_and_record_for_numbers(*, actor: Actor, related, action: str, field: st
     if before == after:
         return False
     log = EventLog(actor)
-    numbers = related.numbers.select_for_update().values("id", "account_id", "number").order_by()
+    # In id order, as every other change locks numbers: two changes never wait for each other
+    # in a cycle.
+    numbers = related.numbers.select_for_update().values("id", "account_id", "number").order_by("id")
     for row in numbers.iterator(chunk_size=BATCH_SIZE):
         log.add(row, action, field, before, after)
     log.save()

@@ -29,6 +29,8 @@ UNEXPECTED_MESSAGE = (
 @transaction.atomic
 def twilio_sync_job_start(*, account: Account, user, actor: Actor) -> TwilioSyncJob:
     """Enqueue a sync of the account, or return the one already waiting or running."""
+    # The account's row locked: two clicks at once find the same job rather than make two.
+    list(Account.objects.select_for_update().filter(pk=account.pk).values_list("pk"))
     waiting = TwilioSyncJob.objects.filter(account=account, state__in=RUNNING).first()
     if waiting is not None:
         return waiting

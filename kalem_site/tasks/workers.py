@@ -91,6 +91,20 @@ def reap_lost_results() -> int:
     return lost
 
 
+def reap_own_results(worker_id: str) -> int:
+    """Mark failed the tasks RUNNING under `worker_id` when a worker of that id starts: it
+    runs none yet, so they belong to an earlier process of the same id that died (its
+    heartbeat, now renewed by the new process, would never show them lost). Their jobs are
+    then taken up again by the reaper."""
+    lost = 0
+    for result in DBTaskResult.objects.running().only("worker_ids"):
+        if result.worker_ids and result.worker_ids[-1] == worker_id:
+            logger.warning("Task %s was running on an earlier worker %s; marked failed.", result.pk, worker_id)
+            mark_lost(result, f"Worker {worker_id} was restarted while running this task.")
+            lost += 1
+    return lost
+
+
 def enqueue_periodic(now: float | None = None) -> list[str]:
     """Enqueue each periodic task whose current slot has no run yet. Returns their names."""
     now = time.time() if now is None else now
@@ -159,6 +173,9 @@ class Worker(DBWorker):
         self.periodic = periodic
         self.heartbeat = Heartbeat(self.worker_id) if heartbeat else None
         self.next_schedule = 0.0
+        # Tasks left RUNNING under this worker's id by an earlier process of the same id (a
+        # systemd unit restarted after a kill) are lost: looked for on the first good turn.
+        self.reaped_own = False
         self.outage_since: float | None = None
         # Tasks whose end could not be written because the database went away mid-task.
         self.unrecorded: list[DBTaskResult] = []
@@ -203,6 +220,9 @@ class Worker(DBWorker):
         """One turn: record what an outage left unrecorded, enqueue the periodic tasks when
         due, then claim and run one task. Returns (ran a task, the queue was empty)."""
         close_old_connections()
+        if not self.reaped_own:
+            reap_own_results(self.worker_id)
+            self.reaped_own = True
         while self.unrecorded:
             mark_lost(self.unrecorded[0], "The database went away while this task ran.")
             self.unrecorded.pop(0)

@@ -3,21 +3,35 @@ becomes `password_encrypted`, a Fernet token made with CREDENTIALS_KEY, as for T
 credentials. Existing passwords are encrypted here; without a key, migrating a database that
 holds any is refused with a message saying what to set (and nothing is changed)."""
 
+from cryptography.fernet import Fernet
+from django.conf import settings
 from django.db import migrations, models
 
-from kalem_site.accounts.crypto import TRUNK_KEY_MISSING_MESSAGE, CredentialsUnavailable, decrypt, encrypt
-
 BATCH = 500
+# Frozen here (a migration must not change with the app's code): the Fernet calls that
+# kalem_site.accounts.crypto makes today, with the same key.
+KEY_MISSING = "Set CREDENTIALS_KEY in the server's environment to store and use SIP trunk passwords (see README)."
+
+
+def _fernet() -> Fernet:
+    if not settings.CREDENTIALS_KEY:
+        raise RuntimeError(f"SIP trunks hold passwords to encrypt. {KEY_MISSING}")
+    return Fernet(settings.CREDENTIALS_KEY)
+
+
+def encrypt(plaintext: str) -> str:
+    return _fernet().encrypt(plaintext.encode()).decode("ascii")
+
+
+def decrypt(ciphertext: str) -> str:
+    return _fernet().decrypt(ciphertext).decode()
 
 
 def encrypt_passwords(apps, schema_editor):
     SipTrunk = apps.get_model("numbers_app", "SipTrunk")
     trunks = SipTrunk.objects.using(schema_editor.connection.alias).exclude(password="").order_by("pk")
     for trunk in trunks.iterator(chunk_size=BATCH):
-        try:
-            trunk.password_encrypted = encrypt(trunk.password)
-        except CredentialsUnavailable:
-            raise RuntimeError(f"SIP trunks hold passwords to encrypt. {TRUNK_KEY_MISSING_MESSAGE}") from None
+        trunk.password_encrypted = encrypt(trunk.password)
         trunk.save(update_fields=["password_encrypted"])
 
 

@@ -521,8 +521,9 @@ def test_an_applied_batch_runs_a_fixed_number_of_statements(
 
     # The batch's savepoint and its release (2); the agents and trunks (3); the batch's numbers,
     # locked (1); the creates: INSERT, ids, events (3); the updates: the locked rows, the names
-    # of the one kind of assignee they have now (voice agents), UPDATE, events (4).
-    with django_assert_num_queries(13 - copies):
+    # of the one kind of assignee they have now (voice agents), UPDATE, events (4); the
+    # account's webhook endpoints, once for the batch (1).
+    with django_assert_num_queries(14 - copies):
         results = [result for batch in number_import(actor=TEST_ACTOR, account=account, rows=rows) for result in batch]
 
     assert [result.outcome for result in results] == ["create", "create", "update", "update"]

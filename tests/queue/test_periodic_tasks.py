@@ -11,7 +11,7 @@ from kalem_site.accounts.models import RateLimitCounter
 from kalem_site.accounts.tasks import purge_rate_limit_counters
 from kalem_site.tasks.models import PeriodicRun, WorkerHeartbeat
 from kalem_site.tasks.tasks import purge_task_results, purge_worker_records, reap_lost_tasks
-from kalem_site.tasks.workers import enqueue_periodic
+from kalem_site.tasks.workers import enqueue_periodic, reap_own_results
 from numbers_app.models import ImportJob, TwilioSyncJob
 from numbers_app.tasks import purge_import_jobs
 from tests.tasks import run_tasks
@@ -125,3 +125,21 @@ def test_a_task_running_on_a_dead_worker_is_marked_failed(db, seen_seconds_ago, 
     assert row.status == ("FAILED" if lost else "RUNNING")
     if lost:
         assert row.traceback == "Worker w stopped sending its heartbeat while running this task."
+
+
+def test_a_worker_restarted_under_the_same_id_marks_its_earlier_running_tasks_failed(db):
+    """A systemd unit gives a restarted worker the id it had: the heartbeat the new process
+    writes must not hide the tasks the killed one left RUNNING."""
+    from tests.live.sample_tasks import note
+
+    now = timezone.now()
+    WorkerHeartbeat.objects.create(worker_id="host-1", host="h", pid=1, started_at=now, last_seen=now)
+    mine, other = note.enqueue(1), note.enqueue(2)
+    DBTaskResult.objects.filter(pk=mine.id).update(status="RUNNING", worker_ids=["host-1"], started_at=now)
+    DBTaskResult.objects.filter(pk=other.id).update(status="RUNNING", worker_ids=["host-2"], started_at=now)
+
+    assert reap_own_results("host-1") == 1
+
+    assert DBTaskResult.objects.get(pk=mine.id).status == "FAILED"
+    assert DBTaskResult.objects.get(pk=mine.id).traceback == "Worker host-1 was restarted while running this task."
+    assert DBTaskResult.objects.get(pk=other.id).status == "RUNNING"
