@@ -5,7 +5,7 @@ import os
 
 bind = os.environ.get("BIND", "127.0.0.1:8000")
 # Threaded workers (kalem_site/gunicorn_worker.py): each worker's event loop reads request
-# heads itself, so slow clients hold sockets, not the threads; WEB_THREADS threads per worker
+# heads and bodies itself, so slow clients hold sockets, not the threads; WEB_THREADS threads per worker
 # serve complete requests. Requests are short and spend their time in the database.
 workers = int(os.environ.get("WEB_CONCURRENCY", multiprocessing.cpu_count() * 2 + 1))
 worker_class = "kalem_site.gunicorn_worker.ThreadWorker"
