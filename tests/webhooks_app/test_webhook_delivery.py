@@ -12,6 +12,7 @@ from django.utils import timezone
 from kalem_site.actors import Actor
 from numbers_app import services as number_services
 from numbers_app.models import NumberEvent
+from tests.contract import NUMBER_KEYS
 from webhooks_app import services
 from webhooks_app.models import WebhookAttempt, WebhookEndpoint, WebhookMessage
 from webhooks_app.signing import ROTATION_OVERLAP
@@ -20,21 +21,6 @@ from .conftest import deliver_all
 from .receiver import Receiver
 
 pytestmark = pytest.mark.django_db
-
-NUMBER_KEYS = [
-    "id",
-    "number",
-    "provider",
-    "status",
-    "voice_agent_id",
-    "voice_agent_name",
-    "text_agent_id",
-    "text_agent_name",
-    "trunk_id",
-    "trunk_name",
-    "created_at",
-    "updated_at",
-]
 
 
 def test_an_assignment_arrives_signed_with_the_event_and_the_number_after_it(
