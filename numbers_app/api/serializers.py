@@ -16,7 +16,7 @@ from ..models import ASSIGNMENTS, NumberEvent, PhoneNumber, SipTrunk
 from ..phone import E164_MESSAGE, E164_REGEX, normalize_number, parse_e164
 from ..selectors import number_routing
 from ..services import BULK_ACTIONS
-from ..shapes import EVENT_COLUMNS, NUMBER_COLUMNS, NUMBER_SHAPE, event_shape, number_shape  # noqa: F401
+from ..shapes import event_shape, number_shape
 
 # The Number object's keys and lookups live in numbers_app.shapes (webhook messages carry the
 # same object). The declared fields below describe the same keys for input and for the OpenAPI

@@ -13,11 +13,10 @@ from .. import services
 from ..filters import EventFilter, NumberFilter, TrunkFilter
 from ..models import NumberEvent, PhoneNumber, SipTrunk
 from ..selectors import number_csv_rows
+from ..shapes import EVENT_COLUMNS, NUMBER_COLUMNS
 from ..tally import number_total
 from . import schema  # noqa: F401 (imported for its effect: the filters' schema annotations)
 from .serializers import (
-    EVENT_COLUMNS,
-    NUMBER_COLUMNS,
     EventSerializer,
     NumberBulkResultSerializer,
     NumberBulkSerializer,
