@@ -82,6 +82,29 @@ class DigitsSearchFilter(django_filters.CharFilter):
         return queryset.alias(number_digits=NUMBER_DIGITS).filter(number_digits__contains=value)
 
 
+# `?routable=` takes these (lower case, as the JSON booleans of the lookup's `routable`).
+ROUTABLE_CHOICES = [("true", "Routable"), ("false", "Not routable")]
+
+
+class RoutableFilter(django_filters.ChoiceFilter):
+    """`?routable=true`: the numbers the routing lookup calls routable (docs/API.md §9);
+    `false`: all the others. Filters on PhoneNumber.routable, the column the database
+    computes by that rule, through its index."""
+
+    def __init__(self, **kwargs):
+        kwargs.setdefault(
+            "help_text",
+            "`true`: numbers the routing lookup calls routable (active, a voice or text agent, and for "
+            "manual numbers a SIP trunk); `false`: the others.",
+        )
+        super().__init__(choices=ROUTABLE_CHOICES, **kwargs)
+
+    def filter(self, queryset, value):
+        if value in (None, ""):
+            return queryset
+        return queryset.filter(routable=value == "true")
+
+
 class LenientFilterSet(django_filters.FilterSet):
     def valid_values(self) -> dict:
         """The cleaned values of the filters that are valid; the dashboard shows the errors of
@@ -97,10 +120,11 @@ class NumberFilter(LenientFilterSet):
     text_agent_id = IdFilter(field_name="text_agent")
     trunk_id = IdFilter(field_name="trunk")
     provider = django_filters.ChoiceFilter(choices=PhoneNumber.Provider.choices)
+    routable = RoutableFilter()
 
     class Meta:
         model = PhoneNumber
-        fields = ["search", "status", "voice_agent_id", "text_agent_id", "trunk_id", "provider"]
+        fields = ["search", "status", "voice_agent_id", "text_agent_id", "trunk_id", "provider", "routable"]
 
 
 class TrunkFilter(django_filters.FilterSet):

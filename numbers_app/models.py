@@ -143,6 +143,17 @@ class SipTrunk(models.Model):
             raise ValidationError(errors)
 
 
+# When a number can take calls: active, with a voice or text agent, and — for manual numbers,
+# which reach us through a SIP trunk — a trunk (Twilio numbers are routed by Twilio). The
+# tally's columns hold the same inputs, so numbers_app.tally counts routable numbers by the
+# same rule (ROUTABLE_TALLY_SQL there; tests/numbers_app/test_routable.py holds them equal).
+ROUTABLE = (
+    Q(status="active")
+    & (Q(voice_agent__isnull=False) | Q(text_agent__isnull=False))
+    & (Q(provider="twilio") | Q(trunk__isnull=False))
+)
+
+
 class PhoneNumberQuerySet(models.QuerySet):
     def for_account(self, account: Account) -> "PhoneNumberQuerySet":
         return self.filter(account=account)
@@ -178,6 +189,10 @@ class PhoneNumber(models.Model):
     )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
+    # The routing lookup's verdict (docs/API.md §9, selectors.number_routing gives the reasons),
+    # computed and stored by the database on every write, so the list's `routable` filter is
+    # an index range and no write path can leave it stale.
+    routable = models.GeneratedField(expression=ROUTABLE, output_field=models.BooleanField(), db_persist=True)
 
     objects = PhoneNumberQuerySet.as_manager()
 
@@ -202,6 +217,8 @@ class PhoneNumber(models.Model):
             models.Index(fields=["text_agent", "id"], name="number_text_agent_idx"),
             # ?trunk_id=…, and the trunk's numbers_count.
             models.Index(fields=["trunk", "id"], name="number_trunk_idx"),
+            # ?routable=true|false (the home page's not-routable counts link to it).
+            models.Index(fields=["account", "routable", "id"], name="number_account_routable_idx"),
         ]
 
     def __str__(self) -> str:

@@ -15,7 +15,7 @@ counting what they count).
 """
 
 from django.db import connection, transaction
-from django.db.models import Count, Sum
+from django.db.models import BooleanField, Count, ExpressionWrapper, Q, Sum
 
 from kalem_site.accounts.models import Account
 
@@ -72,6 +72,13 @@ FACET_COLUMNS = {
 }
 
 
+# PhoneNumber.ROUTABLE over the tally's columns, where unassigned is 0: a combination's numbers
+# are all routable or all not, so the routable count is a sum over combinations.
+TALLY_ROUTABLE = (
+    Q(status="active") & (~Q(voice_agent_id=0) | ~Q(text_agent_id=0)) & (Q(provider="twilio") | ~Q(trunk_id=0))
+)
+
+
 def number_facet_counts(*, account: Account, params: dict[str, str]) -> dict[str, dict]:
     """For each filter, how many numbers each of its values would match, given all the
     other filters in `params` (so a count is what clicking that choice shows); unassigned is
@@ -91,7 +98,22 @@ def number_facet_counts(*, account: Account, params: dict[str, str]) -> dict[str
             numbers = NumberFilter(query, queryset=PhoneNumber.objects.for_account(account)).qs
             grouped = numbers.order_by().values(column).annotate(n=Count("id"))
             counts[param] = {row[column]: row["n"] for row in grouped}
+    counts["routable"] = _routable_counts(account=account, params=params, valid=valid)
     return counts
+
+
+def _routable_counts(*, account: Account, params: dict, valid: dict) -> dict[str, int]:
+    """{"true": routable, "false": not routable} given the other filters."""
+    others = {name: value for name, value in valid.items() if name != "routable"}
+    tally = number_tally_for(account=account, filters=others)
+    if tally is not None:
+        grouped = tally.order_by().values(flag=ExpressionWrapper(TALLY_ROUTABLE, output_field=BooleanField()))
+        grouped = grouped.annotate(n=Sum("count")).values_list("flag", "n")
+    else:
+        query = {name: value for name, value in params.items() if name != "routable"}
+        numbers = NumberFilter(query, queryset=PhoneNumber.objects.for_account(account)).qs
+        grouped = numbers.order_by().values("routable").annotate(n=Count("id")).values_list("routable", "n")
+    return {"true" if flag else "false": n for flag, n in grouped}
 
 
 def _unassigned_as_none(column: str, value):
@@ -110,6 +132,8 @@ def number_tally_for(*, account: Account, filters: dict):
         if value in (None, ""):
             continue
         tally = tally.filter(**{column: 0 if value == UNASSIGNED else value})
+    if filters.get("routable"):
+        tally = tally.filter(TALLY_ROUTABLE if filters["routable"] == "true" else ~TALLY_ROUTABLE)
     return tally
 
 

@@ -28,4 +28,5 @@ for filterset in (filters.NumberFilter, filters.TrunkFilter, filters.EventFilter
     for declared in filterset.base_filters.values():
         if isinstance(declared, django_filters.ChoiceFilter):
             enum = [value for value, _ in declared.extra["choices"]] + [""]
-            extend_schema_field({"type": "string", "enum": enum})(declared)
+            described = {"description": declared.extra["help_text"]} if "help_text" in declared.extra else {}
+            extend_schema_field({"type": "string", "enum": enum, **described})(declared)

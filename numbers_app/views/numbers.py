@@ -21,7 +21,7 @@ from kalem_site.web import (
 )
 
 from .. import services
-from ..filters import NumberFilter
+from ..filters import ROUTABLE_CHOICES, NumberFilter
 from ..forms import BulkActionForm, NumberCreateForm, NumberUpdateForm, PerPageForm
 from ..models import ASSIGNMENTS, NumberEvent, PhoneNumber
 from ..selectors import number_csv_rows, number_routing
@@ -46,7 +46,10 @@ def number_list(request):
     # The account's agents and trunks, read once for both the sidebar and the bulk form.
     assignees = {name: list(model.objects.for_account(account).order_by("name")) for name, model in ASSIGNMENTS.items()}
     params = request.GET
-    facets = [("Status", facet(params, "status", counts["status"], PhoneNumber.Status.choices))]
+    facets = [
+        ("Status", facet(params, "status", counts["status"], PhoneNumber.Status.choices)),
+        ("Routing", facet(params, "routable", counts["routable"], ROUTABLE_CHOICES)),
+    ]
     for name, model in ASSIGNMENTS.items():
         choices = [(o.id, o.name) for o in assignees[name]]
         facets.append((model.kind_title, facet(params, f"{name}_id", counts[f"{name}_id"], choices, unassigned=True)))
@@ -62,7 +65,7 @@ def number_list(request):
             "facets": facets,
             "per_page_form": PerPageForm(initial={"per_page": per_page}),
             "bulk_form": bulk_form,
-            "is_filtered": any(params.get(param) for param in (*FACET_COLUMNS, "search")),
+            "is_filtered": any(params.get(param) for param in (*FACET_COLUMNS, "routable", "search")),
         },
     )
 

@@ -98,7 +98,20 @@ def test_every_operation_documents_its_errors_in_the_envelope(schema):
 def test_lists_document_the_pagination_envelope_and_every_filter(schema):
     operation = schema["paths"]["/api/v1/numbers"]["get"]
     names = {parameter["name"] for parameter in operation["parameters"]}
-    assert names == {"page", "per_page", "search", "status", "voice_agent_id", "text_agent_id", "trunk_id", "provider"}
+    assert names == {
+        "page",
+        "per_page",
+        "search",
+        "status",
+        "voice_agent_id",
+        "text_agent_id",
+        "trunk_id",
+        "provider",
+        "routable",
+    }
+    routable = next(parameter for parameter in operation["parameters"] if parameter["name"] == "routable")
+    assert routable["schema"] == {"type": "string", "enum": ["", "false", "true"]}
+    assert "lookup" in routable["description"]
     page = schema["components"]["schemas"]["PaginatedNumberList"]
     assert page["required"] == ["data", "links", "meta"]
     assert set(page["properties"]["meta"]["properties"]) == {
