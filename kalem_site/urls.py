@@ -1,15 +1,17 @@
 from django.conf import settings
 from django.contrib import admin
 from django.contrib.auth import views as auth_views
+from django.templatetags.static import static
+from django.shortcuts import redirect
 from django.urls import include, path
-from django.views.generic import RedirectView
 
 urlpatterns = [
     path("api/", include("kalem_site.api.urls")),
     path("admin/", admin.site.urls),
+    # Browsers ask for /favicon.ico on pages that name no icon (the admin, the API docs).
+    path("favicon.ico", lambda request: redirect(static("favicon.svg"))),
     path("login/", auth_views.LoginView.as_view(redirect_authenticated_user=True), name="login"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
-    path("", RedirectView.as_view(pattern_name="numbers:list", permanent=False), name="home"),
     path("settings/tokens/", include("kalem_site.accounts.urls")),
     path("", include("numbers_app.urls")),
     path("", include("agents_app.urls")),

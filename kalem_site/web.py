@@ -9,7 +9,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import Model, QuerySet
 from django.forms import Form
 from django.http import Http404, HttpRequest, HttpResponse
-from django.shortcuts import render
+from django.shortcuts import redirect, render
 from django.utils.http import url_has_allowed_host_and_scheme
 
 from kalem_site.actors import Actor, Channel
@@ -17,13 +17,24 @@ from kalem_site.ids import id_in_range
 
 
 def account_required(view: Callable) -> Callable:
-    """Signed in, and a member of an account (staff without one use the Django admin)."""
+    """Signed in, and a member of an account. Staff of no account (a superuser made with
+    createsuperuser) have no dashboard: they are sent to the Django admin, told why."""
 
     @login_required
     @wraps(view)
     def wrapper(request: HttpRequest, *args, **kwargs):
-        if request.user.account_id is None:
-            raise PermissionDenied("This user belongs to no account.")
+        user = request.user
+        if user.account_id is None:
+            if user.is_staff:
+                messages.info(
+                    request,
+                    f"You are signed in as {user.get_username()}, which belongs to no account, so there is no "
+                    "dashboard for it: the numbers of every account are managed here, in the admin. To use "
+                    "the dashboard, sign in as an "
+                    "operator of an account (manage.py createoperator).",
+                )
+                return redirect("admin:index")
+            raise PermissionDenied("This user belongs to no account. Ask an administrator to add it to one.")
         return view(request, *args, **kwargs)
 
     return wrapper
@@ -67,7 +78,7 @@ def apply_service_errors(form: Form, error: ValidationError) -> None:
 
 def flash_count(request: HttpRequest, count: int, what: str) -> None:
     noun = "number" if count == 1 else "numbers"
-    messages.success(request, f"{count} {noun} {what}.")
+    messages.success(request, f"{count:,} {noun} {what}.")
 
 
 def confirm_delete(

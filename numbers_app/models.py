@@ -367,6 +367,29 @@ class NumberEvent(models.Model):
         return f"{self.get_field_display()}: {_event_value(self.before)} → {_event_value(self.after)}"
 
 
+class NumberEventDay(models.Model):
+    """How many events (changes to numbers) an account had on one day (UTC): the overview's
+    chart of changes per day, read as 30 rows instead of counting the events themselves.
+
+    Kept by database triggers on NumberEvent (migration 0010), as NumberTally is kept on
+    PhoneNumber, so it is exact whatever writes the events (a service, an import's COPY)."""
+
+    account = models.ForeignKey(Account, on_delete=models.CASCADE, related_name="+", db_index=False)
+    day = models.DateField()
+    count = models.BigIntegerField()
+
+    class Meta:
+        ordering = ["account", "day"]
+        constraints = [
+            # The key the triggers upsert on; the chart reads a range of days of one account by it.
+            models.UniqueConstraint(fields=["account", "day"], name="numbereventday_unique_day"),
+            models.CheckConstraint(condition=models.Q(count__gte=0), name="numbereventday_count_not_negative"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.account_id}/{self.day}: {self.count}"
+
+
 def _event_value(value) -> str:
     if value is None:
         return "none"

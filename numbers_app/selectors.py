@@ -14,17 +14,23 @@ from .models import ASSIGNMENTS, PhoneNumber
 from .phone import normalize_number
 
 
+# The lookup's reasons (docs/API.md §9), also the overview's (numbers_app.health).
+INACTIVE_REASON = "The number is inactive."
+NO_AGENT_REASON = "No voice agent or text agent is assigned."
+NO_TRUNK_REASON = "Manual numbers are routed through a SIP trunk, and none is assigned."
+
+
 def number_routing(number: PhoneNumber) -> tuple[bool, list[str]]:
     """Whether a call to or from the number can reach an agent, and if not, why: what a call
     router or an operator asks first when a call does not arrive. Manual numbers reach us
     through a SIP trunk; Twilio numbers are routed by Twilio."""
     reasons = []
     if number.status != PhoneNumber.Status.ACTIVE:
-        reasons.append("The number is inactive.")
+        reasons.append(INACTIVE_REASON)
     if number.voice_agent_id is None and number.text_agent_id is None:
-        reasons.append("No voice agent or text agent is assigned.")
+        reasons.append(NO_AGENT_REASON)
     if number.provider == PhoneNumber.Provider.MANUAL and number.trunk_id is None:
-        reasons.append("Manual numbers are routed through a SIP trunk, and none is assigned.")
+        reasons.append(NO_TRUNK_REASON)
     return not reasons, reasons
 
 

@@ -1,6 +1,6 @@
 from django.urls import include, path
 
-from .views import activity, imports, jobs, numbers, trunks, twilio
+from .views import activity, imports, jobs, numbers, overview, trunks, twilio
 
 number_patterns = [
     path("", numbers.number_list, name="list"),
@@ -31,6 +31,7 @@ trunk_patterns = [
 ]
 
 urlpatterns = [
+    path("", overview.overview, name="home"),
     path("activity/", activity.activity, name="activity"),
     path("jobs/", jobs.job_list, name="jobs"),
     path("numbers/", include((number_patterns, "numbers"))),

@@ -46,3 +46,40 @@ def facet(params, param: str, counts: dict, options, unassigned: bool = False) -
         choice["selected"] = choice["value"] == selected
         choice["query"] = _query_with(params, param, choice["value"])
     return {"param": param, "choices": choices, "selected": selected, "clear_query": _query_with(params, param, None)}
+
+
+# How many agents or trunks a facet of the sidebar lists before "Show all": the ones with the
+# most numbers (and the selected one), so the sidebar stays short with hundreds of them.
+FACET_SHORT_LENGTH = 8
+# The query parameter that lists every choice of a facet (`?show_all=trunk_id`; repeatable).
+SHOW_ALL = "show_all"
+
+
+def shorten_facet(params, facet: dict, limit: int = FACET_SHORT_LENGTH) -> dict:
+    """The facet with at most `limit` of its named choices (the busiest, ties in the list's
+    order) plus "Unassigned" and the selected one, in the list's order, and a link to show
+    them all; a facet shown in full (SHOW_ALL) gets a link back to the short one. Plain links:
+    no JavaScript needed."""
+    param = facet["param"]
+    named = [choice for choice in facet["choices"] if choice["value"] != UNASSIGNED]
+    facet = {**facet, "more_query": None, "less_query": None, "total_choices": len(named)}
+    if len(named) <= limit:
+        return facet
+    shown_all = param in params.getlist(SHOW_ALL)
+    if shown_all:
+        query = params.copy()
+        query.setlist(SHOW_ALL, [value for value in params.getlist(SHOW_ALL) if value != param])
+        facet["less_query"] = query.urlencode()
+        return facet
+    busiest = sorted(range(len(named)), key=lambda index: (-named[index]["count"], index))[:limit]
+    keep = {id(named[index]) for index in busiest}
+    facet["choices"] = [
+        choice
+        for choice in facet["choices"]
+        if choice["value"] == UNASSIGNED or choice["selected"] or id(choice) in keep
+    ]
+    query = params.copy()
+    query.appendlist(SHOW_ALL, param)
+    facet["more_query"] = query.urlencode()
+    facet["hidden_choices"] = len(named) - sum(choice["value"] != UNASSIGNED for choice in facet["choices"])
+    return facet

@@ -10,6 +10,7 @@ from django.urls import reverse
 from django.views.decorators.http import require_POST
 
 from kalem_site.downloads import csv_download
+from kalem_site.ordering import naturally_sorted
 from kalem_site.web import (
     account_required,
     apply_service_errors,
@@ -26,7 +27,7 @@ from ..forms import BulkActionForm, NumberCreateForm, NumberUpdateForm, PerPageF
 from ..models import ASSIGNMENTS, NumberEvent, PhoneNumber
 from ..selectors import number_csv_rows, number_routing
 from ..tally import FACET_COLUMNS, number_facet_counts, number_total
-from .listing import CountedPaginator, facet, requested_per_page
+from .listing import CountedPaginator, facet, requested_per_page, shorten_facet
 
 # How many of its latest events a number's page shows; the Activity page has the rest.
 TIMELINE_LENGTH = 10
@@ -44,7 +45,7 @@ def number_list(request):
 
     counts = number_facet_counts(account=account, params=request.GET.dict())
     # The account's agents and trunks, read once for both the sidebar and the bulk form.
-    assignees = {name: list(model.objects.for_account(account).order_by("name")) for name, model in ASSIGNMENTS.items()}
+    assignees = {name: naturally_sorted(model.objects.for_account(account)) for name, model in ASSIGNMENTS.items()}
     params = request.GET
     facets = [
         ("Status", facet(params, "status", counts["status"], PhoneNumber.Status.choices)),
@@ -52,7 +53,8 @@ def number_list(request):
     ]
     for name, model in ASSIGNMENTS.items():
         choices = [(o.id, o.name) for o in assignees[name]]
-        facets.append((model.kind_title, facet(params, f"{name}_id", counts[f"{name}_id"], choices, unassigned=True)))
+        named = facet(params, f"{name}_id", counts[f"{name}_id"], choices, unassigned=True)
+        facets.append((model.kind_title, shorten_facet(params, named)))
     facets.append(("Provider", facet(params, "provider", counts["provider"], PhoneNumber.Provider.choices)))
     bulk_form = BulkActionForm(account=account)
     bulk_form.show_choices(**assignees)

@@ -1,5 +1,6 @@
-"""Sign in at /login/, sign out at /logout/ (POST), `/` goes to the numbers list, and every
-other page sends anonymous visitors to the sign-in page."""
+"""Sign in at /login/, sign out at /logout/ (POST), signing in lands on the overview (`/`),
+every page sends anonymous visitors to the sign-in page, and staff of no account go to the
+admin."""
 
 import pytest
 from django.contrib.auth import SESSION_KEY
@@ -18,11 +19,11 @@ def test_the_login_page_shows_the_username_and_password_fields(client, db):
     assert 'name="csrfmiddlewaretoken"' in body
 
 
-def test_signing_in_with_the_right_password_goes_to_the_numbers_list(client, owner):
+def test_signing_in_with_the_right_password_goes_to_the_overview(client, owner):
     response = client.post("/login/", {"username": "alice", "password": "alice-password"})
 
     assert response.status_code == 302
-    assert response["Location"] == "/numbers/"
+    assert response["Location"] == "/"
     assert client.session[SESSION_KEY] == str(owner.pk)
 
 
@@ -41,7 +42,7 @@ def test_signing_in_never_redirects_to_another_site(client, owner):
     )
 
     assert response.status_code == 302
-    assert response["Location"] == "/numbers/"
+    assert response["Location"] == "/"
 
 
 def test_a_wrong_password_shows_an_error_and_signs_nobody_in(client, owner):
@@ -52,13 +53,13 @@ def test_a_wrong_password_shows_an_error_and_signs_nobody_in(client, owner):
     assert SESSION_KEY not in client.session
 
 
-def test_a_signed_in_user_visiting_the_login_page_goes_to_the_numbers_list(client, owner):
+def test_a_signed_in_user_visiting_the_login_page_goes_to_the_overview(client, owner):
     client.force_login(owner)
 
     response = client.get("/login/")
 
     assert response.status_code == 302
-    assert response["Location"] == "/numbers/"
+    assert response["Location"] == "/"
 
 
 def test_signing_out_with_post_ends_the_session(client, owner):
@@ -90,19 +91,19 @@ def test_every_page_has_a_sign_out_form_for_the_signed_in_user(client, owner):
     assert "alice · Acme" in body
 
 
-def test_the_root_redirects_to_the_numbers_list(client, owner):
+def test_the_root_is_the_overview(client, owner):
     client.force_login(owner)
 
     response = client.get("/")
 
-    assert response.status_code == 302
-    assert response["Location"] == "/numbers/"
+    assert response.status_code == 200
+    assert "<h1>Overview</h1>" in html(response)
 
 
-def test_the_root_sends_anonymous_visitors_to_sign_in_through_the_numbers_list(client, db):
+def test_the_root_sends_anonymous_visitors_to_sign_in(client, db):
     response = client.get("/", follow=True)
 
-    assert response.redirect_chain == [("/numbers/", 302), ("/login/?next=/numbers/", 302)]
+    assert response.redirect_chain == [("/login/?next=/", 302)]
     assert response.status_code == 200
 
 
@@ -116,6 +117,7 @@ def every_page(account, owner, make_number, make_voice_agent, make_text_agent, m
     token = token_create(account=account, name="CI", created_by=owner).token
     return {
         "get": [
+            "/",
             "/numbers/",
             "/numbers/?status=active&page=2",
             "/numbers/add/",
@@ -173,10 +175,33 @@ def test_every_change_by_an_anonymous_visitor_goes_to_sign_in_and_changes_nothin
 
 
 def test_a_user_of_no_account_is_forbidden_the_dashboard(client, django_user_model):
-    staff = django_user_model.objects.create_user(username="root", password="x", is_staff=True)
-    client.force_login(staff)
+    nobody = django_user_model.objects.create_user(username="drifter", password="x")
+    client.force_login(nobody)
 
     response = client.get("/numbers/")
 
     assert response.status_code == 403
-    assert "This user belongs to no account." in html(response)
+    assert "This user belongs to no account" in html(response)
+    assert "Ask an administrator" in html(response)
+
+
+@pytest.mark.parametrize("path", ["/", "/numbers/", "/trunks/", "/settings/tokens/"])
+def test_a_superuser_of_no_account_is_sent_to_the_admin_with_a_message(client, django_user_model, path):
+    client.force_login(django_user_model.objects.create_superuser(username="root", password="x", email="r@x.io"))
+
+    response = client.get(path, follow=True)
+
+    assert response.redirect_chain == [("/admin/", 302)]
+    assert response.status_code == 200
+    body = html(response)
+    assert "Site administration" in body
+    assert "You are signed in as root, which belongs to no account, so there is no dashboard" in body
+
+
+def test_staff_of_no_account_signing_in_land_in_the_admin(client, django_user_model):
+    django_user_model.objects.create_user(username="ops", password="ops-password", is_staff=True)
+
+    response = client.post("/login/", {"username": "ops", "password": "ops-password"}, follow=True)
+
+    assert response.redirect_chain[-1] == ("/admin/", 302)
+    assert "You are signed in as ops, which belongs to no account" in html(response)
