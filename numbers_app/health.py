@@ -63,9 +63,7 @@ def routing_health(*, account: Account) -> RoutingHealth:
     """The account's numbers by status and its active numbers that are not routable, total and
     by reason: one query, summing the account's tally rows."""
     active = Q(status=ACTIVE)
-    sums = {
-        f"status_{value}": Sum("count", filter=Q(status=value), default=0) for value in PhoneNumber.Status.values
-    }
+    sums = {f"status_{value}": Sum("count", filter=Q(status=value), default=0) for value in PhoneNumber.Status.values}
     sums["no_agent"] = Sum("count", filter=active & TALLY_NO_AGENT, default=0)
     sums["manual_without_trunk"] = Sum("count", filter=active & TALLY_MANUAL_WITHOUT_TRUNK, default=0)
     sums["not_routable"] = Sum("count", filter=active & (TALLY_NO_AGENT | TALLY_MANUAL_WITHOUT_TRUNK), default=0)

@@ -13,7 +13,6 @@ from kalem_site.ids import id_in_range
 from .models import ASSIGNMENTS, PhoneNumber
 from .phone import normalize_number
 
-
 # The lookup's reasons (docs/API.md §9), also the overview's (numbers_app.health).
 INACTIVE_REASON = "The number is inactive."
 NO_AGENT_REASON = "No voice agent or text agent is assigned."
