@@ -120,11 +120,20 @@ def test_an_outsider_sees_none_of_them(client, outsider, activity, outsider_api)
 
 
 def test_a_user_of_no_account_is_refused(client, django_user_model, activity):
-    client.force_login(django_user_model.objects.create_user(username="staffer", password="x", is_staff=True))
+    client.force_login(django_user_model.objects.create_user(username="drifter", password="x"))
 
     response = client.get(URL)
 
     assert response.status_code == 403
+
+
+def test_staff_of_no_account_are_sent_to_the_admin(client, django_user_model, activity):
+    client.force_login(django_user_model.objects.create_user(username="staffer", password="x", is_staff=True))
+
+    response = client.get(URL)
+
+    assert response.status_code == 302
+    assert response["Location"] == "/admin/"
 
 
 # --- filters ----------------------------------------------------------------------------------

@@ -25,7 +25,7 @@ def test_it_lists_the_accounts_imports_and_syncs_newest_first(client, owner, acc
     assert body.index(f'data-job="twilio-{sync.pk}"') < body.index(f'data-job="import-{running.pk}"')
     assert body.index(f'data-job="import-{running.pk}"') < body.index(f'data-job="import-{done.pk}"')
     assert f'<a href="/numbers/import/{running.pk}/">big.csv</a>' in body
-    assert '<progress max="5000" value="2000">40%</progress> 2000 of 5000 rows' in body
+    assert '<progress max="5000" value="2000">40%</progress> 2,000 of 5,000 rows' in body
     assert "Import running (resumed)" in body
     assert f'<a href="/numbers/twilio/sync/{sync.pk}/">Sync from Twilio</a>' in body
     assert "1000 listed" in body
