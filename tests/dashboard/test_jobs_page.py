@@ -28,7 +28,7 @@ def test_it_lists_the_accounts_imports_and_syncs_newest_first(client, owner, acc
     assert '<progress max="5000" value="2000">40%</progress> 2,000 of 5,000 rows' in body
     assert "Import running (resumed)" in body
     assert f'<a href="/numbers/twilio/sync/{sync.pk}/">Sync from Twilio</a>' in body
-    assert "1000 listed" in body
+    assert "1,000 listed" in body
     assert '<meta http-equiv="refresh" content="5">' in body
     assert "No worker is running" in body
 
