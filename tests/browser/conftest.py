@@ -59,11 +59,12 @@ def browser(allow_orm_beside_playwright):
 @pytest.fixture
 def new_page(browser, live_server):
     """Opens a page in a fresh browser context (no cookies), pointed at the live server;
-    `new_page(java_script_enabled=False)` for one without JavaScript."""
+    `new_page(java_script_enabled=False)` for one without JavaScript, `new_page(viewport=…)`
+    for another screen size."""
     contexts = []
 
     def open_page(**options):
-        context = browser.new_context(viewport=VIEWPORT, base_url=live_server.url, **options)
+        context = browser.new_context(**{"viewport": VIEWPORT, **options}, base_url=live_server.url)
         context.set_default_timeout(10_000)
         contexts.append(context)
         return context.new_page()

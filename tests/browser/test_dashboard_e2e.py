@@ -104,11 +104,15 @@ def seeded(account, owner, make_number, make_voice_agent, make_text_agent, make_
 
 
 def sign_in(page: Page, username: str = "alice", password: str = "alice-password") -> None:
+    """Sign in at the start page, which lands on the overview, then open the numbers list
+    from the top bar."""
     page.goto("/")
     expect(page).to_have_url(re.compile(r"/login/\?next="))
     page.get_by_label("Username").fill(username)
     page.get_by_label("Password").fill(password)
     page.get_by_role("button", name="Sign in").click()
+    expect(page.get_by_role("heading", name="Overview", level=1)).to_be_visible()
+    page.get_by_role("navigation", name="Main").get_by_role("link", name="Numbers", exact=True).click()
     expect(page).to_have_url(re.compile(r"/numbers/$"))
     expect(page.get_by_role("heading", name="Numbers", level=1)).to_be_visible()
 
@@ -128,12 +132,12 @@ def row(page: Page, number: str):
 def facet_link(page: Page, param: str, label: str):
     """The sidebar choice `label` of the filter on `param` (its text is the label and a count)."""
     return page.locator(f'section.facet[data-param="{param}"] a').filter(
-        has_text=re.compile(rf"^\s*{re.escape(label)}\s+\d+\s*$")
+        has_text=re.compile(rf"^\s*{re.escape(label)}\s+[\d,]+\s*$")
     )
 
 
 def facet_count(page: Page, param: str, label: str) -> int:
-    return int(facet_link(page, param, label).locator(".count").inner_text())
+    return int(facet_link(page, param, label).locator(".count").inner_text().replace(",", ""))
 
 
 def messages(page: Page) -> list[str]:
