@@ -15,14 +15,15 @@ from django.utils import timezone
 
 from kalem_site.accounts.models import Account
 
-from .filters import UNASSIGNED, NumberFilter
+from .filters import UNASSIGNED
 from .models import NumberEvent, NumberEventDay, NumberTally, PhoneNumber
 from .selectors import NO_AGENT_REASON, NO_TRUNK_REASON
+from .tally import TALLY_ROUTABLE
 
 ACTIVE = PhoneNumber.Status.ACTIVE
 
-# The lookup's rules on the tally's columns, where unassigned is 0 (an inactive number is not
-# routable either, but it is off on purpose: the overview asks about the active ones).
+# The lookup's two reasons on the tally's columns, where unassigned is 0 (an inactive number is
+# not routable either, but it is off on purpose: the overview asks about the active ones).
 TALLY_NO_AGENT = Q(voice_agent_id=0, text_agent_id=0)
 TALLY_MANUAL_WITHOUT_TRUNK = Q(provider=PhoneNumber.Provider.MANUAL, trunk_id=0)
 
@@ -66,18 +67,17 @@ def routing_health(*, account: Account) -> RoutingHealth:
     sums = {f"status_{value}": Sum("count", filter=Q(status=value), default=0) for value in PhoneNumber.Status.values}
     sums["no_agent"] = Sum("count", filter=active & TALLY_NO_AGENT, default=0)
     sums["manual_without_trunk"] = Sum("count", filter=active & TALLY_MANUAL_WITHOUT_TRUNK, default=0)
-    sums["not_routable"] = Sum("count", filter=active & (TALLY_NO_AGENT | TALLY_MANUAL_WITHOUT_TRUNK), default=0)
+    # The list's `routable` rule itself, so the count is what its link lists.
+    sums["not_routable"] = Sum("count", filter=active & ~TALLY_ROUTABLE, default=0)
     counts = NumberTally.objects.filter(account=account).aggregate(**sums)
     by_status = [
         Count(label, counts[f"status_{value}"], {"status": value}) for value, label in PhoneNumber.Status.choices
     ]
-    # Linked once the list can filter on the verdict itself (NumberFilter's `routable`).
-    routable_filter = NOT_ROUTABLE_FILTERS if "routable" in NumberFilter.base_filters else None
     return RoutingHealth(
         total=sum(status.count for status in by_status),
         by_status=by_status,
         active=counts[f"status_{ACTIVE}"],
-        not_routable=Count("Not routable", counts["not_routable"], routable_filter),
+        not_routable=Count("Not routable", counts["not_routable"], NOT_ROUTABLE_FILTERS),
         reasons=[
             Count(NO_AGENT_REASON, counts["no_agent"], NO_AGENT_FILTERS),
             Count(NO_TRUNK_REASON, counts["manual_without_trunk"], MANUAL_WITHOUT_TRUNK_FILTERS),

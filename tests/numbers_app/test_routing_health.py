@@ -64,6 +64,7 @@ def test_the_not_routable_counts_are_the_lookups_verdict_on_every_active_number(
 def test_each_count_links_to_the_list_filters_that_show_its_numbers(account):
     health = routing_health(account=account)
 
+    assert health.not_routable.filters == {"status": "active", "routable": "false"}
     assert [status.filters for status in health.by_status] == [{"status": "active"}, {"status": "inactive"}]
     assert [reason.filters for reason in health.reasons] == [
         {"status": "active", "voice_agent_id": "none", "text_agent_id": "none"},
@@ -133,9 +134,7 @@ def per_day_actual() -> dict:
 
 
 def per_day_kept() -> dict:
-    return {
-        (row.account_id, row.day): row.count for row in NumberEventDay.objects.filter(count__gt=0).order_by("id")
-    }
+    return {(row.account_id, row.day): row.count for row in NumberEventDay.objects.filter(count__gt=0).order_by("id")}
 
 
 def test_the_days_count_the_events_the_services_write(account, other_account, make_voice_agent):

@@ -92,7 +92,7 @@ def drop_triggers(apps, schema_editor):
 class Migration(migrations.Migration):
     dependencies = [
         ("accounts", "0005_idempotency_lease"),
-        ("numbers_app", "0009_trunk_password_encrypted"),
+        ("numbers_app", "0010_number_routable"),
     ]
 
     operations = [
