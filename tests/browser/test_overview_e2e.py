@@ -4,11 +4,13 @@ scrolling; without JavaScript the Copy button stays hidden. Driven through the p
 links and buttons; the only URL typed is the start page."""
 
 import re
+from datetime import timedelta
 
 import pytest
+from django.utils import timezone
 from playwright.sync_api import Page, expect
 
-from numbers_app.models import PhoneNumber
+from numbers_app.models import NumberEvent, PhoneNumber
 from numbers_app.selectors import NO_AGENT_REASON, NO_TRUNK_REASON, number_routing
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -45,7 +47,27 @@ def fleet(account, owner, other_account, make_number, make_voice_agent, make_tex
         make_number(account, number, status=status, provider=provider, voice_agent=voice, text_agent=text, trunk=trunk)
     for i in range(3):
         make_number(other_account, f"+13035550{i:03d}")
-    return PhoneNumber.objects.for_account(account)
+    numbers = PhoneNumber.objects.for_account(account)
+    # A month of changes for the chart and the recent activity (the triggers count each on its day).
+    now = timezone.now()
+    NumberEvent.objects.bulk_create(
+        NumberEvent(
+            account=account,
+            number_id=number.pk,
+            number=number.number,
+            action="deactivated" if day % 3 else "activated",
+            field="status",
+            before="active" if day % 3 else "inactive",
+            after="inactive" if day % 3 else "active",
+            actor_type="user",
+            actor_name="alice",
+            channel="dashboard",
+            occurred_at=now - timedelta(days=day, minutes=60 - minute),
+        )
+        for day in range(29, -1, -1)
+        for minute, number in enumerate(numbers[: 1 + (day * 7) % 11])
+    )
+    return numbers
 
 
 def expected(numbers, reason: str | None = None) -> set[str]:
@@ -81,6 +103,7 @@ def test_the_not_routable_counts_lead_to_the_lists_of_those_numbers(page: Page, 
     sign_in_to_overview(page)
     routing = page.locator('[data-overview="routing"]')
     expect(routing).to_contain_text(f"{len(expected(fleet))} of 12 active numbers cannot be routed")
+    assert page.locator("svg.chart rect").count() == 30
     screenshot(page, "overview.png")
 
     for reason in (NO_AGENT_REASON, NO_TRUNK_REASON):
