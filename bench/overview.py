@@ -127,7 +127,18 @@ def measure(n: int, runs: int) -> dict:
         "recent activity": median_ms(lambda: recent_activity(account=account), runs),
         "the page, GET / (in process)": median_ms(lambda: client.get("/"), runs),
         "_not_routable": health.not_routable.count,
+        "_page_queries": page_queries(client),
     }
+
+
+def page_queries(client) -> str:
+    """Each query of one GET / with its time (ms), slowest first: where the page's time goes."""
+    from django.db import connection, reset_queries
+
+    reset_queries()
+    client.get("/")
+    timed = sorted(((float(q["time"]) * 1000, q["sql"][:90]) for q in connection.queries), reverse=True)
+    return " || ".join(f"{ms:.1f} {sql}" for ms, sql in timed)
 
 
 def main() -> None:
@@ -180,6 +191,8 @@ def main() -> None:
         if not name.startswith("_"):
             print(f"| {name} | " + " | ".join(results[n][name] for n in sizes) + " |")
     print("not routable:", ", ".join(f"{n:,}: {int(results[n]['_not_routable']):,}" for n in sizes))
+    for n in sizes:
+        print(f"GET / at {n:,}, its queries (ms):", results[n]["_page_queries"])
 
 
 if __name__ == "__main__":
