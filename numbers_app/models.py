@@ -369,25 +369,29 @@ class NumberEvent(models.Model):
 
 class NumberEventDay(models.Model):
     """How many events (changes to numbers) an account had on one day (UTC): the overview's
-    chart of changes per day, read as 30 rows instead of counting the events themselves.
+    chart of changes per day, read as a few rows per day instead of counting the events.
 
-    Kept by database triggers on NumberEvent (migration 0010), as NumberTally is kept on
-    PhoneNumber, so it is exact whatever writes the events (a service, an import's COPY)."""
+    Kept by database triggers on NumberEvent (migration 0011), as NumberTally is kept on
+    PhoneNumber, so it is exact whatever writes the events (a service, an import's COPY). A
+    day's count is the sum over its shards: on PostgreSQL each connection adds to its own
+    shard (its backend pid modulo 16), so concurrent writers of one account do not queue on a
+    single row until they commit; a deletion subtracts from the day's first shard, which may go
+    below zero while the day's sum stays exact. SQLite has one shard."""
 
     account = models.ForeignKey(Account, on_delete=models.CASCADE, related_name="+", db_index=False)
     day = models.DateField()
+    shard = models.PositiveSmallIntegerField(default=0)
     count = models.BigIntegerField()
 
     class Meta:
-        ordering = ["account", "day"]
+        ordering = ["account", "day", "shard"]
         constraints = [
             # The key the triggers upsert on; the chart reads a range of days of one account by it.
-            models.UniqueConstraint(fields=["account", "day"], name="numbereventday_unique_day"),
-            models.CheckConstraint(condition=models.Q(count__gte=0), name="numbereventday_count_not_negative"),
+            models.UniqueConstraint(fields=["account", "day", "shard"], name="numbereventday_unique_shard"),
         ]
 
     def __str__(self) -> str:
-        return f"{self.account_id}/{self.day}: {self.count}"
+        return f"{self.account_id}/{self.day}/{self.shard}: {self.count}"
 
 
 def _event_value(value) -> str:

@@ -3,33 +3,40 @@ reads, and the triggers that keep it exact: every insert and delete of a NumberE
 on its day, in the same transaction. Existing events are counted once here.
 
 PostgreSQL: statement-level triggers with transition tables, so an import's COPY of 100,000
-events upserts one row per day, in key order (writers queue rather than deadlock). SQLite:
-row-level triggers (one writer at a time). The SQL stays as it is here: a change needs a new
-migration that drops and creates the triggers again.
+events upserts one row per day, in key order, each connection in its own shard (see the
+model). SQLite: row-level triggers (one writer at a time), one shard. The SQL stays as it is
+here: a change needs a new migration that drops and creates the triggers again.
 """
 
 import django.db.models.deletion
 from django.db import migrations, models
 
 POSTGRESQL_DAY = "(occurred_at AT TIME ZONE 'UTC')::date"
+# Each connection counts in its own shard: concurrent writers of one account and day do not
+# wait for each other's commit on one row.
+POSTGRESQL_SHARD = "pg_backend_pid() % 16"
 
 POSTGRESQL_FORWARD = [
     f"""
     CREATE FUNCTION numbers_app_eventday_inserted() RETURNS trigger LANGUAGE plpgsql AS $$
     BEGIN
-        INSERT INTO numbers_app_numbereventday AS d (account_id, day, count)
-            SELECT account_id, {POSTGRESQL_DAY}, COUNT(*) FROM new_rows GROUP BY 1, 2 ORDER BY 1, 2
-            ON CONFLICT (account_id, day) DO UPDATE SET count = d.count + EXCLUDED.count;
+        INSERT INTO numbers_app_numbereventday AS d (account_id, day, shard, count)
+            SELECT account_id, {POSTGRESQL_DAY}, {POSTGRESQL_SHARD}, COUNT(*) FROM new_rows
+            GROUP BY 1, 2 ORDER BY 1, 2
+            ON CONFLICT (account_id, day, shard) DO UPDATE SET count = d.count + EXCLUDED.count;
         RETURN NULL;
     END $$
     """,
     f"""
     CREATE FUNCTION numbers_app_eventday_deleted() RETURNS trigger LANGUAGE plpgsql AS $$
     BEGIN
-        -- Only existing rows are met (none when the account itself is being deleted).
-        UPDATE numbers_app_numbereventday d SET count = GREATEST(d.count - gone.n, 0)
+        -- From the day's first shard, which may go below zero: the day's sum stays exact. Only
+        -- existing rows are met (none when the account itself is being deleted).
+        UPDATE numbers_app_numbereventday d SET count = d.count - gone.n
             FROM (SELECT account_id, {POSTGRESQL_DAY} AS day, COUNT(*) AS n FROM old_rows GROUP BY 1, 2) gone
-            WHERE d.account_id = gone.account_id AND d.day = gone.day;
+            WHERE d.id = (SELECT first.id FROM numbers_app_numbereventday first
+                          WHERE first.account_id = gone.account_id AND first.day = gone.day
+                          ORDER BY first.shard LIMIT 1);
         RETURN NULL;
     END $$
     """,
@@ -46,14 +53,16 @@ POSTGRESQL_BACKWARD = [
     "DROP FUNCTION IF EXISTS numbers_app_eventday_deleted()",
 ]
 
-# Django keeps SQLite datetimes as UTC text ("2026-12-01 10:30:00.123456"); date() takes its day.
+# Django keeps SQLite datetimes as UTC text ("2026-12-01 10:30:00.123456"); date() takes its
+# day. One writer at a time: one shard, 0.
 SQLITE_FORWARD = [
     "CREATE TRIGGER numbers_app_eventday_insert AFTER INSERT ON numbers_app_numberevent BEGIN "
-    "INSERT INTO numbers_app_numbereventday (account_id, day, count) VALUES (NEW.account_id, date(NEW.occurred_at), 1) "
-    "ON CONFLICT (account_id, day) DO UPDATE SET count = count + 1; END",
+    "INSERT INTO numbers_app_numbereventday (account_id, day, shard, count) "
+    "VALUES (NEW.account_id, date(NEW.occurred_at), 0, 1) "
+    "ON CONFLICT (account_id, day, shard) DO UPDATE SET count = count + 1; END",
     "CREATE TRIGGER numbers_app_eventday_delete AFTER DELETE ON numbers_app_numberevent BEGIN "
-    "UPDATE numbers_app_numbereventday SET count = MAX(count - 1, 0) "
-    "WHERE account_id = OLD.account_id AND day = date(OLD.occurred_at); END",
+    "UPDATE numbers_app_numbereventday SET count = count - 1 "
+    "WHERE account_id = OLD.account_id AND day = date(OLD.occurred_at) AND shard = 0; END",
 ]
 
 SQLITE_BACKWARD = [
@@ -65,8 +74,8 @@ SQLITE_BACKWARD = [
 def _backfill(vendor: str) -> str:
     day = POSTGRESQL_DAY if vendor == "postgresql" else "date(occurred_at)"
     return (
-        "INSERT INTO numbers_app_numbereventday (account_id, day, count) "
-        f"SELECT account_id, {day}, COUNT(*) FROM numbers_app_numberevent GROUP BY 1, 2"
+        "INSERT INTO numbers_app_numbereventday (account_id, day, shard, count) "
+        f"SELECT account_id, {day}, 0, COUNT(*) FROM numbers_app_numberevent GROUP BY 1, 2"
     )
 
 
@@ -101,6 +110,7 @@ class Migration(migrations.Migration):
             fields=[
                 ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
                 ("day", models.DateField()),
+                ("shard", models.PositiveSmallIntegerField(default=0)),
                 ("count", models.BigIntegerField()),
                 (
                     "account",
@@ -113,12 +123,9 @@ class Migration(migrations.Migration):
                 ),
             ],
             options={
-                "ordering": ["account", "day"],
+                "ordering": ["account", "day", "shard"],
                 "constraints": [
-                    models.UniqueConstraint(fields=("account", "day"), name="numbereventday_unique_day"),
-                    models.CheckConstraint(
-                        condition=models.Q(("count__gte", 0)), name="numbereventday_count_not_negative"
-                    ),
+                    models.UniqueConstraint(fields=("account", "day", "shard"), name="numbereventday_unique_shard"),
                 ],
             },
         ),
