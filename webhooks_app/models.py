@@ -95,9 +95,12 @@ class WebhookMessage(models.Model):
     event_type = models.CharField(max_length=40)
     # The audit event's id; null for webhook.test.
     event_id = models.BigIntegerField(null=True, blank=True)
-    # The body, serialized once when the message is written: every attempt sends the same
-    # bytes, keys in the contract's order (a JSON column would reorder them on PostgreSQL).
-    payload = models.TextField()
+    # The body, serialized once: every attempt sends the same bytes, keys in the contract's
+    # order (a JSON column would reorder them on PostgreSQL). A number event's message is
+    # written without it, and its body is built from the event and the NumberSnapshot when
+    # a worker first claims it (outbox.fill_payloads): that keeps the change's transaction
+    # lean, one INSERT … SELECT per batch of events.
+    payload = models.TextField(null=True, blank=True)
     status = models.CharField(max_length=9, choices=Status.choices, default=Status.PENDING)
     # Attempts in all, and in the current series (a resend starts a new one).
     attempts = models.PositiveIntegerField(default=0)
@@ -140,6 +143,56 @@ class WebhookMessage(models.Model):
 
     def __str__(self) -> str:
         return f"{self.message_id} {self.event_type}"
+
+
+class WebhookOutbox(models.Model):
+    """Events of one change for one endpoint, not yet made into messages: the outbox row a
+    change writes in its own transaction (one per batch of up to 1,000 events and endpoint,
+    whatever the number of events), which a worker turns into one WebhookMessage per event
+    (outbox.expand_outbox) before delivering them. So a bulk change of 10,000 numbers writes
+    ten rows here instead of 10,000 messages."""
+
+    account = models.ForeignKey(Account, on_delete=models.CASCADE, related_name="+", db_index=False)
+    endpoint = models.ForeignKey(WebhookEndpoint, on_delete=models.CASCADE, related_name="+")
+    # The ids of the events (NumberEvent), in order.
+    event_ids = models.JSONField()
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["id"]
+        verbose_name = "webhook outbox entry"
+        verbose_name_plural = "webhook outbox"
+
+    def __str__(self) -> str:
+        return f"{len(self.event_ids)} events for endpoint {self.endpoint_id}"
+
+
+class NumberSnapshot(models.Model):
+    """The Number object's columns as they stood when an event with webhook messages was
+    saved, copied by the database in the change's own transaction (one INSERT … SELECT per
+    batch of events), so a message's body shows the number right after its change however
+    long the delivery waits. One per event, shared by all its messages; none for deletions
+    (the body's number is null). The keys are those of numbers_app.shapes.NUMBER_SHAPE."""
+
+    event_id = models.BigIntegerField(primary_key=True)
+    number_id = models.BigIntegerField()
+    number = models.TextField()
+    provider = models.TextField()
+    status = models.TextField()
+    voice_agent_id = models.BigIntegerField(null=True)
+    voice_agent_name = models.TextField(null=True)
+    text_agent_id = models.BigIntegerField(null=True)
+    text_agent_name = models.TextField(null=True)
+    trunk_id = models.BigIntegerField(null=True)
+    trunk_name = models.TextField(null=True)
+    created_at = models.DateTimeField()
+    updated_at = models.DateTimeField()
+
+    class Meta:
+        verbose_name = "number snapshot"
+
+    def __str__(self) -> str:
+        return f"{self.number} at event {self.event_id}"
 
 
 # The first bytes of a response body that the log keeps.

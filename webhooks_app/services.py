@@ -241,6 +241,7 @@ def _claim(limit: int) -> tuple[list[WebhookMessage], object]:
             return [], until
         WebhookMessage.objects.filter(pk__in=ids).update(locked_until=until)
     messages = list(WebhookMessage.objects.filter(pk__in=ids, locked_until=until).select_related("endpoint"))
+    outbox.fill_payloads(messages)
     return messages, until
 
 
@@ -273,6 +274,8 @@ def _send_all(messages: list[WebhookMessage]) -> list[Outcome]:
             message, secrets, error = job
             if secrets is None:
                 return Outcome(None, error[:300], "", 0, None)
+            if message.payload is None:
+                return Outcome(None, "The event of this message no longer exists.", "", 0, None)
             return sender.send(
                 url=message.endpoint.url, message_id=message.message_id, body=message.payload, secrets=secrets
             )
@@ -373,21 +376,23 @@ def _record(messages: list[WebhookMessage], outcomes: list[Outcome], until) -> N
 def deliver_due_messages(*, limit: int = 50) -> int:
     """Claim up to `limit` due messages (pending, due, not leased: on PostgreSQL with FOR
     UPDATE SKIP LOCKED, so workers never wait for each other), send them at once, record the
-    attempts. Returns how many were claimed (0: nothing is due)."""
+    attempts; outbox rows are made into messages first (outbox.expand_outbox). Returns how
+    many messages it claimed plus outbox rows it expanded (0: nothing was left to do)."""
+    expanded = outbox.expand_outbox()
     messages, until = _claim(limit)
-    if not messages:
-        return 0
-    outcomes = _send_all(messages)
-    _record(messages, outcomes, until)
-    return len(messages)
+    if messages:
+        _record(messages, _send_all(messages), until)
+    return expanded + len(messages)
 
 
 def prune_delivery_log() -> int:
-    """Forget messages (and their attempts) older than 30 days that are no longer pending."""
+    """Forget messages (and their attempts) older than 30 days that are no longer pending;
+    once none is left to forget, the snapshots no message needs."""
     cutoff = timezone.now() - LOG_RETENTION
     old = WebhookMessage.objects.filter(created_at__lt=cutoff).exclude(status=Status.PENDING)
     ids = list(old.values_list("pk", flat=True)[:10000])
     if not ids:
+        outbox.prune_snapshots()
         return 0
     with transaction.atomic():
         WebhookAttempt.objects.filter(message_id__in=ids).delete()

@@ -3,6 +3,7 @@ as the workers do it (the service they call, here in the test's process)."""
 
 import pytest
 
+from webhooks_app.outbox import expand_outbox
 from webhooks_app.services import deliver_due_messages
 
 from .receiver import Receiver
@@ -20,8 +21,16 @@ def receiver(insecure):
         yield server
 
 
+def expand_all() -> None:
+    """Make every outbox row into its messages, as a worker does first."""
+    while expand_outbox():
+        pass
+
+
 def deliver_all() -> int:
-    """Deliver what is due now, as a worker would, until nothing is."""
+    """Deliver what is due now, as a worker would, until nothing is; returns how many
+    messages were claimed."""
+    expand_all()
     total = 0
     while claimed := deliver_due_messages(limit=50):
         total += claimed

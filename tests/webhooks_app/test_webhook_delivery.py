@@ -14,10 +14,10 @@ from numbers_app import services as number_services
 from numbers_app.models import NumberEvent
 from tests.contract import NUMBER_KEYS
 from webhooks_app import services
-from webhooks_app.models import WebhookAttempt, WebhookEndpoint, WebhookMessage
+from webhooks_app.models import WebhookAttempt, WebhookEndpoint, WebhookMessage, WebhookOutbox
 from webhooks_app.signing import ROTATION_OVERLAP
 
-from .conftest import deliver_all
+from .conftest import deliver_all, expand_all
 from .receiver import Receiver
 
 pytestmark = pytest.mark.django_db
@@ -106,6 +106,8 @@ def test_a_bulk_change_writes_its_messages_in_a_few_statements(
             format="json",
         )
     assert response.json()["changed"] == 300
+    assert WebhookOutbox.objects.count() == 1  # one row lists the 300 events
+    expand_all()
     assert WebhookMessage.objects.count() == 300
     events = dict(NumberEvent.objects.values_list("number_id", "id"))
     deliver_all()
@@ -133,8 +135,10 @@ def test_a_change_that_rolls_back_has_no_messages(account, receiver, endpoint_fo
     with pytest.raises(RuntimeError):
         with transaction.atomic():
             number_services.number_create(actor=Actor.for_command("t"), account=account, number="+15551234570")
-            assert WebhookMessage.objects.count() == 1
+            assert WebhookOutbox.objects.count() == 1
             raise RuntimeError("roll back")
+    assert not WebhookOutbox.objects.exists()
+    expand_all()
     assert not WebhookMessage.objects.exists()
 
 
@@ -344,6 +348,7 @@ def test_an_absurd_retry_after_is_capped(api, settings, insecure, endpoint_for):
 def test_a_leased_message_waits_for_its_lease_to_run_out(api, receiver, endpoint_for):
     endpoint_for()
     api.post("/api/v1/numbers", {"number": "+15551234586"}, format="json")
+    expand_all()
     # Claimed by a worker that then died mid-delivery.
     WebhookMessage.objects.update(locked_until=timezone.now() + timedelta(seconds=60))
     assert deliver_all() == 0

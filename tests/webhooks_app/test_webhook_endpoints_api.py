@@ -5,7 +5,8 @@ import re
 import pytest
 
 from numbers_app.models import NumberEvent
-from webhooks_app.models import EVENT_TYPES, WebhookEndpoint, WebhookMessage
+from webhooks_app.models import EVENT_TYPES, WebhookEndpoint, WebhookMessage, WebhookOutbox
+from webhooks_app.outbox import expand_outbox
 from webhooks_app.services import MAX_ENDPOINTS
 
 pytestmark = pytest.mark.django_db
@@ -105,12 +106,15 @@ def test_enabled_must_be_a_boolean(api, insecure):
 def test_deleting_drops_its_pending_messages(api, account, insecure, make_number):
     created = api.post("/api/v1/webhooks", {"url": "http://127.0.0.1:9/a"}, format="json").json()
     api.post("/api/v1/numbers", {"number": "+15550001111"}, format="json")
+    api.post("/api/v1/numbers", {"number": "+15550001112"}, format="json")
+    assert WebhookOutbox.objects.filter(endpoint_id=created["id"]).count() == 2
+    assert expand_outbox(limit=1) == 1  # one made into its message, one still in the outbox
     assert WebhookMessage.objects.filter(endpoint_id=created["id"]).count() == 1
     response = api.delete(f"/api/v1/webhooks/{created['id']}")
     assert response.status_code == 204
     assert not WebhookEndpoint.objects.exists()
-    assert not WebhookMessage.objects.exists()
-    assert NumberEvent.objects.count() == 1  # the audit timeline is untouched
+    assert not WebhookMessage.objects.exists() and not WebhookOutbox.objects.exists()
+    assert NumberEvent.objects.count() == 2  # the audit timeline is untouched
 
 
 def test_a_read_only_token_may_read_but_not_write(api, read_only_api, insecure):
