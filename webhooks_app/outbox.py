@@ -245,7 +245,10 @@ def fill_payloads(messages: list[WebhookMessage]) -> None:
 
 def prune_snapshots() -> int:
     """Forget the snapshots no message needs any more: those of events older than the oldest
-    number event any message still refers to (messages of one event are written together)."""
+    number event any message still refers to (messages of one event are written together).
+    Not while outbox rows wait to be made into messages: theirs may be older still."""
+    if WebhookOutbox.objects.exists():
+        return 0
     oldest = WebhookMessage.objects.filter(event_id__isnull=False).aggregate(oldest=Min("event_id"))["oldest"]
     if oldest is None:
         return 0
