@@ -5,7 +5,7 @@ PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV ?= .venv
 BIN = $(VENV)/bin
 
-.PHONY: install run worker test bench bench-import bench-outage bench-webhooks screenshots lint format clean
+.PHONY: install run worker test bench bench-import bench-outage bench-webhooks bench-overview screenshots lint format clean
 
 $(BIN)/activate:
 	$(PYTHON) -m venv $(VENV)
@@ -56,6 +56,11 @@ bench-outage: install
 # docs/PERFORMANCE-webhooks.md.
 bench-webhooks: install
 	$(BIN)/python bench/webhooks.py $(BENCH_ARGS)
+
+# The overview (`/`) at 100,000 and 1,000,000 numbers on PostgreSQL: its figures from the
+# trigger-kept tables beside the same figures counted over the rows, and the page (about 15 minutes).
+bench-overview: install
+	$(BIN)/python bench/overview.py $(BENCH_ARGS)
 
 # Re-take the README's screenshots (docs/screenshots/) with the browser tests.
 screenshots: install

@@ -126,6 +126,9 @@ def measure(n: int, runs: int) -> dict:
         "changes per day counted over the events": median_ms(counted_days, runs),
         "recent activity": median_ms(lambda: recent_activity(account=account), runs),
         "the page, GET / (in process)": median_ms(lambda: client.get("/"), runs),
+        # The floor of any dashboard page on this machine at this moment: a page that reads
+        # nothing of the numbers (the account's API tokens: none here).
+        "reference: GET /settings/tokens/": median_ms(lambda: client.get("/settings/tokens/"), runs),
         "_not_routable": health.not_routable.count,
         "_page_queries": page_queries(client),
     }
