@@ -1,61 +1,63 @@
-"""Floors for the benchmark: what the fastest possible Django views do with the same data.
+"""The benchmark's floors (bench/run.py): for each measured endpoint, a middleware-free Django
+app that answers exactly the bytes that endpoint answered when the run started.
 
-Mounted only when settings.BENCH_FLOORS is on (bench/run.py sets it), never in production.
-- F1 returns precomputed JSON bytes of a 100-row page: Django's own cost per request.
-- F2 runs one raw SQL query for the same 100 rows and encodes them with orjson: the cost of
-  the data itself, with no ORM, serializer or framework.
+Served by gunicorn under the same gunicorn.conf.py as the app (`gunicorn bench.floors:application`),
+so an endpoint's share of its floor is what its own work (middleware, authentication, queries,
+shaping) costs against Django and gunicorn serving the same response: 100 % is an endpoint that
+costs nothing. The captured responses come from the file named by BENCH_FLOOR_BODIES (JSON:
+key → status, content type, base64 body); `/floor/<key>/…` answers key's, whatever the method,
+the rest of the path, the query or the body.
+
+Never part of the service: its own settings, no apps, no database, no middleware.
 """
 
-import orjson
-from django.db import connection
-from django.http import HttpResponse
+import base64
+import json
+import os
 
-from kalem_site.accounts.models import Account
+import django
+from django.conf import settings
 
-_F1_BODY: bytes | None = None
+settings.configure(
+    DEBUG=False,
+    SECRET_KEY="bench-floors",
+    ALLOWED_HOSTS=["127.0.0.1", "localhost"],
+    ROOT_URLCONF=__name__,
+    MIDDLEWARE=[],
+    INSTALLED_APPS=[],
+    DATABASES={},
+    USE_TZ=True,
+    USE_I18N=False,
+    LOGGING_CONFIG=None,
+    # The bodies of PUT and POST are not read (the floor does not parse them), but Django must
+    # not refuse them either.
+    DATA_UPLOAD_MAX_MEMORY_SIZE=None,
+)
+django.setup()
 
-_PAGE_SQL = """
-SELECT n.id, n.number, n.provider, n.status,
-       n.voice_agent_id, v.name, n.text_agent_id, t.name, n.trunk_id, s.name,
-       n.created_at, n.updated_at
-FROM numbers_app_phonenumber n
-LEFT JOIN agents_app_voiceagent v ON v.id = n.voice_agent_id
-LEFT JOIN agents_app_textagent t ON t.id = n.text_agent_id
-LEFT JOIN numbers_app_siptrunk s ON s.id = n.trunk_id
-WHERE n.account_id = %s
-ORDER BY n.id
-LIMIT 100
-"""
-
-_KEYS = (
-    "id", "number", "provider", "status", "voice_agent_id", "voice_agent_name",
-    "text_agent_id", "text_agent_name", "trunk_id", "trunk_name", "created_at", "updated_at",
-)  # fmt: skip
-
-
-def _bench_account_id() -> int:
-    return Account.objects.get(name="Bench").id
+from django.core.wsgi import get_wsgi_application  # noqa: E402
+from django.http import HttpResponse  # noqa: E402
+from django.urls import re_path  # noqa: E402
 
 
-def _page_rows() -> list[dict]:
-    with connection.cursor() as cursor:
-        cursor.execute(_PAGE_SQL, [_bench_account_id()])
-        rows = cursor.fetchall()
-    data = []
-    for row in rows:
-        item = dict(zip(_KEYS, row, strict=True))
-        item["created_at"] = item["created_at"].replace(microsecond=0).isoformat()
-        item["updated_at"] = item["updated_at"].replace(microsecond=0).isoformat()
-        data.append(item)
-    return data
+def _load() -> dict:
+    path = os.environ.get("BENCH_FLOOR_BODIES")
+    if not path:
+        return {}
+    return {
+        key: (value["status"], value["content_type"], base64.b64decode(value["body"]))
+        for key, value in json.loads(open(path).read()).items()
+    }
 
 
-def f1_precomputed(request):
-    global _F1_BODY
-    if _F1_BODY is None:
-        _F1_BODY = orjson.dumps({"data": _page_rows()})
-    return HttpResponse(_F1_BODY, content_type="application/json")
+BODIES = _load()
 
 
-def f2_raw_sql(request):
-    return HttpResponse(orjson.dumps({"data": _page_rows()}), content_type="application/json")
+def floor(request, key: str):
+    status, content_type, body = BODIES[key]
+    return HttpResponse(body, status=status, content_type=content_type)
+
+
+urlpatterns = [re_path(r"^floor/(?P<key>[a-z_]+)(?:/.*)?$", floor)]
+
+application = get_wsgi_application()

@@ -1,17 +1,32 @@
-"""`make bench`: the numbers API under load, side by side with what is possible.
+"""`make bench`: the numbers API under load, each endpoint beside its own floor and beside a
+baseline commit, in the same run.
 
-On PostgreSQL (127.0.0.1:5432, user postgres) and gunicorn with production settings, for
-each N of --sizes: a fresh database seeded with one account of N numbers (agents and trunks
-assigned in a realistic mix) plus other accounts' rows as noise; then wrk drives one endpoint
-at a time (warm-up first, median of 3 runs), floors F1 and F2 included (bench/floors.py).
-Prints the tables and writes them to docs/PERFORMANCE.md.
+On PostgreSQL (127.0.0.1:5432, user postgres) and gunicorn with production settings
+(gunicorn.conf.py, 3 workers), for each N of --sizes: a fresh database seeded with one account
+of N numbers (agents and trunks assigned in a realistic mix) plus other accounts' rows as
+noise. Three servers then run side by side:
 
-    .venv/bin/python bench/run.py --sizes 1000,100000,1000000 --duration 10
+- this checkout;
+- its floors (bench/floors.py): a middleware-free Django app under the same gunicorn config
+  that answers each endpoint's request with exactly the bytes that endpoint answered when the
+  run started (captured from it), so "share of the floor" is the endpoint's own work measured
+  against Django and gunicorn serving the same bytes;
+- the baseline (--baseline REF, env BENCH_BASELINE, default 91835b7): REF checked out with
+  `git worktree add` into a temporary folder, with its own database seeded with the same rows.
+
+wrk (-t2 -c16) drives one endpoint at a time: the endpoint, then its floor, then the baseline's
+endpoint, after a warm-up of each, the median of --runs runs. Prints the tables and writes them
+to docs/PERFORMANCE.md.
+
+    .venv/bin/python bench/run.py                                  # 2,000 and 1,000,000 numbers
+    .venv/bin/python bench/run.py --sizes 2000 --duration 3 --runs 1 --baseline none
 """
 
 import argparse
+import base64
 import datetime
 import http.cookiejar
+import json
 import os
 import platform
 import random
@@ -23,6 +38,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import urllib.error
 import urllib.parse
 import urllib.request
 from dataclasses import dataclass
@@ -33,17 +49,18 @@ import psycopg
 PROJECT = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).parent
 SERVER = os.environ.get("BENCH_POSTGRES", "postgres://postgres@127.0.0.1:5432")
-DATABASE = "kalem_bench"
-PORT = 8765
+DATABASE = os.environ.get("BENCH_DATABASE", "kalem_bench")
+PORT = int(os.environ.get("BENCH_PORT", "8765"))
 BASE = f"http://127.0.0.1:{PORT}"
 OPERATOR = ("bench", "bench-password-123")
 NOISE_ACCOUNTS = 3
+DEFAULT_BASELINE = "91835b7"
+CONNECTIONS = 16
 
 
 @dataclass
 class Result:
     name: str
-    floor: str | None
     rps: float
     p50_ms: float
     p99_ms: float
@@ -53,46 +70,52 @@ class Result:
 # Seeding ---------------------------------------------------------------------------------
 
 
-def server_env() -> dict:
+def server_env(database: str = DATABASE) -> dict:
     return {
         **os.environ,
-        "DATABASE_URL": f"{SERVER}/{DATABASE}",
+        "DATABASE_URL": f"{SERVER}/{database}",
         "SECRET_KEY": secrets.token_urlsafe(50),
         "DEBUG": "0",
         "ALLOWED_HOSTS": "127.0.0.1,localhost",
         "REDIS_URL": os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/14"),
         # Counted, as in production, but high enough never to refuse the benchmark.
         "API_RATE_LIMIT": "1000000000/hour",
-        "BENCH_FLOORS": "1",
+        # The issue's set-up: 3 gunicorn workers (of gunicorn.conf.py's threaded kind).
+        "WEB_CONCURRENCY": os.environ.get("BENCH_WORKERS", "3"),
         "CONN_MAX_AGE": "600",
         "LOG_LEVEL": "WARNING",
     }
 
 
-def manage(env: dict, *args: str) -> str:
+def manage(env: dict, *args: str, project: Path = PROJECT) -> str:
     result = subprocess.run(
-        [str(BIN / "python"), "manage.py", *args], cwd=PROJECT, env=env, capture_output=True, text=True
+        [str(BIN / "python"), "manage.py", *args], cwd=project, env=env, capture_output=True, text=True
     )
     if result.returncode:
         sys.exit(f"manage.py {' '.join(args)} failed:\n{result.stdout}\n{result.stderr}")
     return result.stdout
 
 
-def reset_database() -> None:
+def reset_database(database: str = DATABASE) -> None:
     with psycopg.connect(f"{SERVER}/postgres", autocommit=True) as connection:
-        connection.execute(f'DROP DATABASE IF EXISTS "{DATABASE}" WITH (FORCE)')
-        connection.execute(f'CREATE DATABASE "{DATABASE}"')
+        connection.execute(f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)')
+        connection.execute(f'CREATE DATABASE "{database}"')
 
 
-def seed(env: dict, size: int) -> dict:
-    """Migrate and seed; returns the token and a few ids the endpoints need."""
-    manage(env, "migrate", "--no-input", "-v0")
-    manage(env, "collectstatic", "--no-input", "-v0")  # the dashboard's CSS, as in production
-    token = manage(env, "createtoken", "--account", "Bench", "--name", "bench").strip().splitlines()[-1]
-    manage(env, "createoperator", "--account", "Bench", "--username", OPERATOR[0], "--password", OPERATOR[1])
+def seed(env: dict, size: int, *, project: Path = PROJECT, database: str = DATABASE) -> dict:
+    """Migrate (with `project`'s code) and seed the same rows whatever the project (the same
+    random sequence); returns the token and a few ids and numbers the endpoints need."""
+    manage(env, "migrate", "--no-input", "-v0", project=project)
+    manage(env, "collectstatic", "--no-input", "-v0", project=project)  # the dashboard's CSS, as in production
+    token = manage(env, "createtoken", "--account", "Bench", "--name", "bench", project=project)
+    token = token.strip().splitlines()[-1]
+    manage(
+        env, "createoperator", "--account", "Bench", "--username", OPERATOR[0], "--password", OPERATOR[1],
+        project=project,
+    )  # fmt: skip
     rng = random.Random(42)
     now = datetime.datetime.now(datetime.UTC)
-    with psycopg.connect(f"{SERVER}/{DATABASE}") as connection:
+    with psycopg.connect(f"{SERVER}/{database}") as connection:
         accounts = [connection.execute("SELECT id FROM accounts_account WHERE name = 'Bench'").fetchone()[0]]
         for index in range(NOISE_ACCOUNTS):
             accounts.append(
@@ -128,7 +151,7 @@ def seed(env: dict, size: int) -> dict:
                         )
                     )
             if account == accounts[0]:
-                bench_trunk = trunks[0]
+                bench_trunk, bench_voice = trunks[0], voice
         connection.commit()
         connection.autocommit = True
         connection.execute("VACUUM ANALYZE")
@@ -137,7 +160,20 @@ def seed(env: dict, size: int) -> dict:
                 "SELECT id FROM numbers_app_phonenumber WHERE account_id = %s ORDER BY id LIMIT 500", [accounts[0]]
             )
             number_ids = [row[0] for row in cursor.fetchall()]
-    return {"token": token, "trunk": bench_trunk, "number_ids": number_ids, "size": size}
+            # A number in the middle of the account's: the lookup's, found through the index.
+            cursor.execute(
+                "SELECT number FROM numbers_app_phonenumber WHERE account_id = %s ORDER BY id OFFSET %s LIMIT 1",
+                [accounts[0], size // 2],
+            )
+            lookup_number = cursor.fetchone()[0]
+    return {
+        "token": token,
+        "trunk": bench_trunk,
+        "voice_agents": bench_voice[:2],
+        "number_ids": number_ids,
+        "lookup_number": lookup_number,
+        "size": size,
+    }
 
 
 def insert_named(connection, table: str, account: int, prefix: str, count: int, now) -> list[int]:
@@ -167,22 +203,36 @@ def insert_trunks(connection, account: int, count: int, now) -> list[int]:
 
 
 class Gunicorn:
-    def __init__(self, env: dict, log: Path):
+    """A gunicorn of gunicorn.conf.py serving `app` from `project` on `port`."""
+
+    def __init__(
+        self,
+        env: dict,
+        log: Path,
+        *,
+        project: Path = PROJECT,
+        app: str = "kalem_site.wsgi",
+        port: int = PORT,
+        ready_path: str = "/login/",
+    ):
         self.pidfile = Path(tempfile.mkdtemp()) / "gunicorn.pid"
         self.log = open(log, "ab")
+        self.base = f"http://127.0.0.1:{port}"
         self.process = subprocess.Popen(
-            [str(BIN / "gunicorn"), "kalem_site.wsgi", "-c", "gunicorn.conf.py", "-b", f"127.0.0.1:{PORT}",
+            [str(BIN / "gunicorn"), app, "-c", str(PROJECT / "gunicorn.conf.py"), "-b", f"127.0.0.1:{port}",
              "--pid", str(self.pidfile), "--access-logfile", "/dev/null"],
-            cwd=PROJECT, env=env, stdout=self.log, stderr=subprocess.STDOUT,
+            cwd=project, env=env, stdout=self.log, stderr=subprocess.STDOUT,
         )  # fmt: skip
-        deadline = time.monotonic() + 30
+        deadline = time.monotonic() + 60
         while True:
             try:
-                urllib.request.urlopen(f"{BASE}/bench/f1", timeout=2).read()
+                urllib.request.urlopen(f"{self.base}{ready_path}", timeout=2).read()
                 return
+            except urllib.error.HTTPError:
+                return  # it answers
             except OSError:
                 if time.monotonic() > deadline or self.process.poll() is not None:
-                    sys.exit(f"gunicorn did not start; see {log}")
+                    sys.exit(f"gunicorn ({app} in {project}) did not start; see {log}")
                 time.sleep(0.3)
 
     def worker_rss_mb(self) -> float:
@@ -196,13 +246,13 @@ class Gunicorn:
         self.log.close()
 
 
-def dashboard_cookie() -> str:
+def dashboard_cookie(base: str = BASE) -> str:
     jar = http.cookiejar.CookieJar()
     opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(jar))
-    page = opener.open(f"{BASE}/login/").read().decode()
+    page = opener.open(f"{base}/login/").read().decode()
     csrf = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', page).group(1)
     form = urllib.parse.urlencode({"username": OPERATOR[0], "password": OPERATOR[1], "csrfmiddlewaretoken": csrf})
-    request = urllib.request.Request(f"{BASE}/login/", data=form.encode(), headers={"Referer": f"{BASE}/login/"})
+    request = urllib.request.Request(f"{base}/login/", data=form.encode(), headers={"Referer": f"{base}/login/"})
     opener.open(request).read()
     return "; ".join(f"{cookie.name}={cookie.value}" for cookie in jar)
 
@@ -212,8 +262,10 @@ def dashboard_cookie() -> str:
 _UNITS = {"us": 0.001, "ms": 1.0, "s": 1000.0}
 
 
-def wrk(url: str, *, duration: int, headers: dict, script: Path | None = None) -> tuple[float, float, float, int]:
-    command = ["wrk", "-t2", "-c8", f"-d{duration}s", "--latency", "--timeout", "10s"]
+def wrk(
+    url: str, *, duration: int, headers: dict, script: Path | None = None, connections: int = CONNECTIONS
+) -> tuple[float, float, float, int]:
+    command = ["wrk", "-t2", f"-c{connections}", f"-d{duration}s", "--latency", "--timeout", "10s"]
     for name, value in headers.items():
         command += ["-H", f"{name}: {value}"]
     if script:
@@ -232,10 +284,20 @@ def wrk(url: str, *, duration: int, headers: dict, script: Path | None = None) -
     return rps, percentile("50"), percentile("99"), errors
 
 
-def put_script(folder: Path, ids: list[int]) -> Path:
+@dataclass
+class Endpoint:
+    name: str
+    key: str  # the floor's name (bench/floors.py serves /floor/<key>/…)
+    method: str
+    path: str  # the path of the capture (and of every request without a script)
+    headers: dict
+    body: bytes | None = None
+    script: str | None = None  # Lua: each request's own method, path and body; PREFIX is the API's base path
+
+
+def put_script(ids: list[int]) -> str:
     """Each request updates a number picked at random, alternating its status: real writes."""
-    script = folder / "put.lua"
-    script.write_text(
+    return (
         "local ids = {" + ",".join(map(str, ids)) + "}\n"
         "local n = 0\n"
         "wrk.headers['Content-Type'] = 'application/json'\n"
@@ -244,50 +306,189 @@ def put_script(folder: Path, ids: list[int]) -> Path:
         "  local status = (n % 2 == 0) and 'active' or 'inactive'\n"
         '  local body = \'{"status": "\' .. status .. \'", "provider": "manual"}\'\n'
         # nil headers: wrk's own, which carry -H Authorization and the Content-Type above
-        "  return wrk.format('PUT', '/api/v1/numbers/' .. ids[math.random(#ids)], nil, body)\n"
+        "  return wrk.format('PUT', PREFIX .. '/numbers/' .. ids[math.random(#ids)], nil, body)\n"
         "end\n"
     )
-    return script
 
 
-def endpoints(seeded: dict, cookie: str, folder: Path) -> list[tuple]:
-    """(name, floor, path, headers, script)."""
+BULK_SIZE = 100
+
+
+def bulk_script(ids: list[int], agents: list[int]) -> str:
+    """Each request assigns BULK_SIZE numbers (a random run of the first ids) to one of two
+    voice agents, alternately: every request changes the numbers it names."""
+    return (
+        "local ids = {" + ",".join(map(str, ids)) + "}\n"
+        "local agents = {" + ",".join(map(str, agents)) + "}\n"
+        "local n = 0\n"
+        "wrk.headers['Content-Type'] = 'application/json'\n"
+        "request = function()\n"
+        "  n = n + 1\n"
+        f"  local start = math.random(#ids - {BULK_SIZE - 1})\n"
+        "  local chosen = {}\n"
+        f"  for i = 0, {BULK_SIZE - 1} do chosen[#chosen + 1] = ids[start + i] end\n"
+        '  local body = \'{"action": "assign", "ids": [\' .. table.concat(chosen, \',\') .. \'], "voice_agent_id": \''
+        " .. agents[(n % 2) + 1] .. '}'\n"
+        "  return wrk.format('POST', PREFIX .. '/numbers/bulk', nil, body)\n"
+        "end\n"
+    )
+
+
+def endpoints(seeded: dict, cookie: str) -> list[Endpoint]:
     auth = {"Authorization": f"Bearer {seeded['token']}"}
+    json_auth = {**auth, "Content-Type": "application/json"}
     last_page = max(1, -(-seeded["size"] // 100))
+    ids = seeded["number_ids"]
+    lookup = urllib.parse.quote(seeded["lookup_number"])
+    bulk_body = {"action": "assign", "ids": ids[:BULK_SIZE], "voice_agent_id": seeded["voice_agents"][0]}
     return [
-        ("F1: precomputed page", None, "/bench/f1", {}, None),
-        ("F2: raw SQL + orjson", None, "/bench/f2", {}, None),
-        ("GET /numbers?per_page=100", "F2", "/api/v1/numbers?per_page=100", auth, None),
-        (
+        Endpoint("GET /numbers?per_page=100", "list", "GET", "/api/v1/numbers?per_page=100", auth),
+        Endpoint(
             "GET /numbers?status=active&trunk_id=…",
-            "F2",
+            "filtered",
+            "GET",
             f"/api/v1/numbers?status=active&trunk_id={seeded['trunk']}",
             auth,
-            None,
         ),
-        ("GET /numbers?search=<3 digits>", "F2", "/api/v1/numbers?search=555", auth, None),
-        ("GET /numbers?per_page=100&page=<last>", "F2", f"/api/v1/numbers?per_page=100&page={last_page}", auth, None),
-        ("GET /numbers/{id}", "F1", f"/api/v1/numbers/{seeded['number_ids'][0]}", auth, None),
-        ("PUT /numbers/{id}", "F1", "/api/v1/numbers/0", auth, put_script(folder, seeded["number_ids"])),
-        ("dashboard /numbers/", "F2", "/numbers/", {"Cookie": cookie}, None),
+        Endpoint("GET /numbers?search=<3 digits>", "search", "GET", "/api/v1/numbers?search=555", auth),
+        Endpoint(
+            "GET /numbers?per_page=100&page=<last>",
+            "last",
+            "GET",
+            f"/api/v1/numbers?per_page=100&page={last_page}",
+            auth,
+        ),
+        Endpoint("GET /numbers/{id}", "get", "GET", f"/api/v1/numbers/{ids[0]}", auth),
+        Endpoint("GET /numbers/lookup?number=…", "lookup", "GET", f"/api/v1/numbers/lookup?number={lookup}", auth),
+        Endpoint(
+            "PUT /numbers/{id}",
+            "put",
+            "PUT",
+            f"/api/v1/numbers/{ids[0]}",
+            json_auth,
+            b'{"status": "active", "provider": "manual"}',
+            put_script(ids),
+        ),  # fmt: skip
+        Endpoint(
+            f"POST /numbers/bulk ({BULK_SIZE} ids, assign)",
+            "bulk",
+            "POST",
+            "/api/v1/numbers/bulk",
+            json_auth,
+            json.dumps(bulk_body).encode(),
+            bulk_script(ids, seeded["voice_agents"]),
+        ),  # fmt: skip
+        Endpoint("dashboard /numbers/", "dashboard", "GET", "/numbers/", {"Cookie": cookie}),
     ]
 
 
-def measure(seeded: dict, *, duration: int, runs: int, folder: Path, server: Gunicorn) -> tuple[list[Result], float]:
-    """The results, and the workers' RSS once every endpoint has been warmed up."""
-    cookie = dashboard_cookie()
-    targets = endpoints(seeded, cookie, folder)
-    for _, _, path, headers, script in targets:
-        wrk(BASE + path, duration=2, headers=headers, script=script)  # warm-up
-    warm_rss = server.worker_rss_mb()
-    results = []
-    for name, floor, path, headers, script in targets:
-        samples = [wrk(BASE + path, duration=duration, headers=headers, script=script) for _ in range(runs)]
-        rps, p50, p99 = (statistics.median(sample[i] for sample in samples) for i in range(3))
-        errors = sum(sample[3] for sample in samples)
-        results.append(Result(name, floor, rps, p50, p99, errors))
-        print(f"  {name:42} {rps:9.1f} req/s  p50 {p50:7.2f} ms  p99 {p99:7.2f} ms  errors {errors}", flush=True)
-    return results, warm_rss
+def capture(base: str, endpoint: Endpoint) -> dict:
+    """One request to the real endpoint: what its floor will answer."""
+    request = urllib.request.Request(base + endpoint.path, data=endpoint.body, method=endpoint.method)
+    for name, value in endpoint.headers.items():
+        request.add_header(name, value)
+    with urllib.request.urlopen(request, timeout=30) as response:
+        body = response.read()
+        if response.status != 200:
+            sys.exit(f"{endpoint.name} answered {response.status} at the capture")
+        return {"status": response.status, "content_type": response.headers["Content-Type"], "body": body}
+
+
+def run_endpoint(base: str, prefix: str, endpoint: Endpoint, *, duration: int, runs: int, folder: Path) -> Result:
+    """wrk against `base`: the API's paths under `prefix` (`/api/v1`, or the floor's
+    `/floor/<key>`); the median of the runs, after a warm-up."""
+    script = None
+    path = endpoint.path
+    if prefix != "/api/v1":
+        path = f"{prefix}{endpoint.path.removeprefix('/api/v1')}" if endpoint.path.startswith("/api/") else prefix
+    if endpoint.script:
+        script = folder / f"{endpoint.key}-{abs(hash(prefix))}.lua"
+        script.write_text(f"PREFIX = '{prefix}'\n" + endpoint.script)
+    wrk(base + path, duration=1, headers=endpoint.headers, script=script)  # warm-up
+    samples = [wrk(base + path, duration=duration, headers=endpoint.headers, script=script) for _ in range(runs)]
+    rps, p50, p99 = (statistics.median(sample[i] for sample in samples) for i in range(3))
+    return Result(endpoint.name, rps, p50, p99, sum(sample[3] for sample in samples))
+
+
+@dataclass
+class SizeResults:
+    size: int
+    current: list[Result]
+    floors: list[Result]
+    baseline: list[Result] | None
+    body_bytes: list[int]
+    rss: tuple[float, float, float]
+
+
+def measure_size(size: int, args, folder: Path, baseline: Path | None) -> SizeResults:
+    env = server_env()
+    print(f"N = {size:,}: seeding…", flush=True)
+    started = time.monotonic()
+    reset_database()
+    seeded = seed(env, size)
+    base_env = base_seeded = None
+    if baseline:
+        base_env = server_env(f"{DATABASE}_base")
+        reset_database(f"{DATABASE}_base")
+        base_seeded = seed(base_env, size, project=baseline, database=f"{DATABASE}_base")
+    print(f"  seeded in {time.monotonic() - started:.0f} s", flush=True)
+    servers = []
+    try:
+        current = Gunicorn(env, folder / f"gunicorn-{size}.log")
+        servers.append(current)
+        started_rss = current.worker_rss_mb()
+        targets = endpoints(seeded, dashboard_cookie(current.base))
+        captured = {endpoint.key: capture(current.base, endpoint) for endpoint in targets}
+        bodies = folder / f"floors-{size}.json"
+        bodies.write_text(
+            json.dumps({key: {**c, "body": base64.b64encode(c["body"]).decode()} for key, c in captured.items()})
+        )
+        floor = Gunicorn(
+            {**env, "BENCH_FLOOR_BODIES": str(bodies)}, folder / f"floors-{size}.log",
+            app="bench.floors:application", port=PORT + 1, ready_path="/floor/list",
+        )  # fmt: skip
+        servers.append(floor)
+        base_targets = None
+        if baseline:
+            base_server = Gunicorn(base_env, folder / f"baseline-{size}.log", project=baseline, port=PORT + 2)
+            servers.append(base_server)
+            base_targets = endpoints(base_seeded, dashboard_cookie(base_server.base))
+        warm_rss = None
+        results, floors, base_results = [], [], []
+        for index, endpoint in enumerate(targets):
+            result = run_endpoint(
+                current.base, "/api/v1", endpoint, duration=args.duration, runs=args.runs, folder=folder
+            )
+            if warm_rss is None:
+                warm_rss = current.worker_rss_mb()
+            floor_result = run_endpoint(
+                floor.base, f"/floor/{endpoint.key}", endpoint, duration=args.duration, runs=args.runs, folder=folder
+            )
+            results.append(result)
+            floors.append(floor_result)
+            line = (
+                f"  {endpoint.name:42} {result.rps:8.1f} req/s (p50 {result.p50_ms:6.2f} ms, p99 {result.p99_ms:6.2f} ms,"
+                f" errors {result.errors}); floor {floor_result.rps:8.1f}: {_ratio(result.rps, floor_result.rps):6.1%}"
+            )
+            if baseline:
+                base_result = run_endpoint(
+                    base_server.base,
+                    "/api/v1",
+                    base_targets[index],
+                    duration=args.duration,
+                    runs=args.runs,
+                    folder=folder,
+                )
+                base_results.append(base_result)
+                line += f"; baseline {base_result.rps:8.1f} req/s ({_ratio(base_result.rps, floor_result.rps):6.1%})"
+            print(line, flush=True)
+        rss = (started_rss, warm_rss, current.worker_rss_mb())
+    finally:
+        for server in servers:
+            server.stop()
+    return SizeResults(
+        size, results, floors, base_results if baseline else None, [len(captured[t.key]["body"]) for t in targets], rss
+    )
 
 
 # Report ----------------------------------------------------------------------------------
@@ -300,114 +501,192 @@ def machine() -> str:
         postgres = connection.execute("SHOW server_version").fetchone()[0]
     return (
         f"{os.cpu_count()} cores ({cpu}), {int(memory) // 1024 // 1024} GiB; PostgreSQL {postgres}; "
-        f"Python {platform.python_version()}; gunicorn sync workers per gunicorn.conf.py; wrk -t2 -c8 on the same machine"
+        f"Python {platform.python_version()}; gunicorn.conf.py with 3 workers; wrk -t2 -c{CONNECTIONS} on the same machine"
     )
 
 
-def report(by_size: dict[int, list[Result]], rss: dict[int, tuple[float, float, float]], args) -> str:
-    largest = max(by_size)
-    results = by_size[largest]
-    floors = {result.name.split(":")[0]: result.rps for result in results if result.floor is None}
+# The targets of issue 14: the share of its floor each endpoint must reach.
+FLOOR_TARGETS = {"list": 0.25, "get": 0.40, "lookup": 0.40}
+LOOKUP_P99_TARGET_MS = 10.0
+LATENCY_SIZE = 1_000_000
+
+
+def _share(result: Result, floor: Result) -> str:
+    return f"{result.rps / floor.rps:.1%}" if floor.rps else "—"
+
+
+def _ratio(a: float, b: float) -> float:
+    return a / b if b else 0.0
+
+
+def report(sized: list[SizeResults], args, baseline_ref: str | None, load: str) -> str:
+    keys = [endpoint.key for endpoint in endpoints(_DUMMY_SEEDED, "")]
     lines = [
         "# Performance",
         "",
         f"Measured by `make bench` on {datetime.date.today().isoformat()}: {machine()}.",
-        f"Each figure is the median of {args.runs} runs of {args.duration} s after a 2 s warm-up, one endpoint at a time,",
-        "production settings (DEBUG off, Redis-counted rate limit, persistent connections).",
+        f"Command: `{args.command}`. Each figure is the median of {args.runs} run(s) of {args.duration} s after a 1 s",
+        "warm-up, one endpoint at a time: the endpoint, its floor, then the baseline's endpoint. Production",
+        "settings (DEBUG off, Redis-counted rate limit, persistent connections).",
+        f"Load average when the run started: {load} (the machine is shared; compare shares and ratios",
+        "measured in the same run, not absolute figures across runs).",
         "",
-        f"## All endpoints at N = {largest:,} numbers in the account",
-        "",
-        "| endpoint | req/s | p50 ms | p99 ms | errors | vs floor |",
-        "|---|---:|---:|---:|---:|---:|",
+        "**Floor**: a middleware-free Django app (bench/floors.py) under the same gunicorn config, answering",
+        "the endpoint's request with exactly the bytes the endpoint answered at the start of the run.",
+        "**Share** = the endpoint's req/s ÷ its floor's req/s.",
     ]
-    for result in results:
-        ratio = f"{result.rps / floors[result.floor]:.0%} of {result.floor}" if result.floor else "—"
-        lines.append(
-            f"| {result.name} | {result.rps:.0f} | {result.p50_ms:.2f} | {result.p99_ms:.2f} | {result.errors} | {ratio} |"
-        )
-    sizes = sorted(by_size)
+    if baseline_ref:
+        lines += [
+            f"**Baseline**: commit `{baseline_ref}`, checked out with `git worktree add`, its own database seeded",
+            "with the same rows, measured in the same run; its share is against the same floor.",
+        ]
+    for sizes in sized:
+        lines += [
+            "",
+            f"## N = {sizes.size:,} numbers in the account",
+            "",
+            "| endpoint | bytes | req/s | p50 ms | p99 ms | errors | floor req/s | share of floor |"
+            + (" baseline req/s | baseline share | × baseline |" if sizes.baseline else ""),
+            "|---|---:|---:|---:|---:|---:|---:|---:|" + ("---:|---:|---:|" if sizes.baseline else ""),
+        ]
+        for index, result in enumerate(sizes.current):
+            floor = sizes.floors[index]
+            row = (
+                f"| {result.name} | {sizes.body_bytes[index]:,} | {result.rps:.0f} | {result.p50_ms:.2f} | "
+                f"{result.p99_ms:.2f} | {result.errors} | {floor.rps:.0f} | {_share(result, floor)} |"
+            )
+            if sizes.baseline:
+                base = sizes.baseline[index]
+                row += f" {base.rps:.0f} | {_share(base, floor)} | {_ratio(result.rps, base.rps):.2f}× |"
+            lines.append(row)
+    largest = next((s for s in sized if s.size == LATENCY_SIZE), None)
+    lookup_index = keys.index("lookup")
+    if largest:
+        lines += [
+            "",
+            f"## Lookup latency at N = {LATENCY_SIZE:,} (wrk -c{CONNECTIONS})",
+            "",
+            "| server | req/s | p50 ms | p99 ms | errors |",
+            "|---|---:|---:|---:|---:|",
+        ]
+        rows = [("this checkout", largest.current[lookup_index]), ("floor", largest.floors[lookup_index])]
+        if largest.baseline:
+            rows.append((f"baseline {baseline_ref}", largest.baseline[lookup_index]))
+        for label, result in rows:
+            lines.append(
+                f"| {label} | {result.rps:.0f} | {result.p50_ms:.2f} | {result.p99_ms:.2f} | {result.errors} |"
+            )
     lines += [
         "",
-        "## p50 (ms) by N",
+        "## gunicorn worker memory (RSS of all workers of this checkout, MiB)",
         "",
-        "| endpoint | " + " | ".join(f"N = {size:,}" for size in sizes) + " |",
-        "|---|" + "---:|" * len(sizes),
-    ]
-    for index, result in enumerate(results):
-        cells = " | ".join(f"{by_size[size][index].p50_ms:.2f}" for size in sizes)
-        lines.append(f"| {result.name} | {cells} |")
-    lines += [
-        "",
-        "## gunicorn worker memory (RSS of all workers, MiB)",
-        "",
-        "Started: before any request. Warm: after a 2 s warm-up of every endpoint, before the measured",
-        "runs. After: at the end of the measured runs. Flat means warm ≈ after.",
-        "",
-        "| N | started | warm | after |",
+        "| N | started | after the first endpoint | after the run |",
         "|---:|---:|---:|---:|",
     ]
-    for size in sizes:
-        started, warm, after = rss[size]
-        lines.append(f"| {size:,} | {started:.0f} | {warm:.0f} | {after:.0f} |")
-    return "\n".join(lines) + "\n" + APPROACH
+    for sizes in sized:
+        lines.append(f"| {sizes.size:,} | {sizes.rss[0]:.0f} | {sizes.rss[1]:.0f} | {sizes.rss[2]:.0f} |")
+    lines += ["", "## Targets (this run)", "", "| target | result |", "|---|---|"]
+    lines += targets(sized, keys, baseline_ref)
+    return "\n".join(lines) + "\n"
 
 
-APPROACH = """
-## How the numbers list stays fast
+def targets(sized: list[SizeResults], keys: list[str], baseline_ref: str | None) -> list[str]:
+    def verdict(ok: bool) -> str:
+        return "**met**" if ok else "**not met**"
 
-- **Rows, not models.** The list reads exactly the Number object's columns with
-  `.values(...)` and builds each object in one hand-written function
-  (`NumberSerializer.to_representation`, fed by `NUMBER_SHAPE`), which also serves a single
-  object: one source for the shape. JSON is rendered with orjson.
-- **Exact totals without COUNT(\\*).** `NumberTally` holds, per account, how many numbers have
-  each combination of status, provider, voice agent, text agent and trunk. Database triggers
-  keep it (statement-level with transition tables on PostgreSQL, row-level on SQLite), so it
-  is exact whatever writes the numbers. A list without a search sums a few tally rows; the
-  dashboard's facet counts are grouped sums over it. With a search, the total is a real
-  COUNT(\\*) of the matching rows.
-- **Pages as a deferred join, from the nearer end.** A page is first a narrow id query on the
-  `(account, id)` index, then the full rows of those ids (the narrow query also keeps the
-  planner on that index: costing the wide joined query, it walked the primary key past other
-  accounts' rows instead, 40 ms instead of 1 ms at 1M). Pages in the second half of a list are
-  read backwards from its end, so the first and the last page cost the same, and a page in the
-  middle of N rows skips at most N/2 index entries. Every page is served (API.md §3).
-- **Search** uses a trigram GIN index on PostgreSQL over the number's digits
-  (`substring(number, 2) LIKE '%555%'`); on `number` itself the planner also used it for
-  `number IN (…)` lookups, at seconds each.
-- **Per request:** two queries for a get (token, object), three for a list (token, total,
-  page), six for an update (token, object, an agent or trunk named, the service's locked
-  read, the UPDATE, its audit events); the rate limit is one Redis round trip.
-"""
+    lines = []
+    for key, goal in FLOOR_TARGETS.items():
+        index = keys.index(key)
+        shares = [(s.size, _ratio(s.current[index].rps, s.floors[index].rps)) for s in sized]
+        ok = all(share >= goal for _, share in shares)
+        detail = ", ".join(f"{share:.1%} at {size:,}" for size, share in shares)
+        lines.append(f"| {sized[0].current[index].name} ≥ {goal:.0%} of its floor | {verdict(ok)}: {detail} |")
+    lookup = keys.index("lookup")
+    at_size = [s for s in sized if s.size == LATENCY_SIZE]
+    if at_size:
+        p99 = at_size[0].current[lookup].p99_ms
+        lines.append(
+            f"| lookup p99 ≤ {LOOKUP_P99_TARGET_MS:g} ms at {LATENCY_SIZE:,} numbers, {CONNECTIONS} connections "
+            f"| {verdict(p99 <= LOOKUP_P99_TARGET_MS)}: {p99:.2f} ms |"
+        )
+    else:
+        lines.append(
+            f"| lookup p99 ≤ {LOOKUP_P99_TARGET_MS:g} ms at {LATENCY_SIZE:,} numbers | not measured (size not run) |"
+        )
+    if baseline_ref:
+        dashboard = keys.index("dashboard")
+        ratios = [(s.size, _ratio(s.current[dashboard].rps, s.baseline[dashboard].rps)) for s in sized]
+        detail = ", ".join(f"{ratio:.2f}× at {size:,}" for size, ratio in ratios)
+        lines.append(
+            f"| dashboard /numbers/ ≥ 2× the baseline's req/s | {verdict(all(r >= 2 for _, r in ratios))}: {detail} |"
+        )
+        for key in ("put", "bulk"):
+            index = keys.index(key)
+            pairs = [
+                (s.size, _ratio(s.current[index].rps, s.floors[index].rps), _ratio(s.baseline[index].rps, s.floors[index].rps))
+                for s in sized
+            ]
+            # "Keeps its share": within the run-to-run noise of a loaded machine (5 % of the share).
+            ok = all(now >= then * 0.95 for _, now, then in pairs)
+            detail = ", ".join(f"{now:.1%} vs {then:.1%} at {size:,}" for size, now, then in pairs)
+            lines.append(
+                f"| {sized[0].current[index].name}: share of floor ≥ the baseline's | {verdict(ok)}: {detail} |"
+            )
+        errors = sum(r.errors for s in sized for r in s.current)
+        lines.append(f"| zero non-2xx during the benchmark (this checkout) | {verdict(errors == 0)}: {errors} |")
+    return lines
+
+
+_DUMMY_SEEDED = {
+    "token": "",
+    "trunk": 0,
+    "voice_agents": [0, 0],
+    "number_ids": [0] * 500,
+    "lookup_number": "+1",
+    "size": 1,
+}
+
+
+def add_baseline(ref: str) -> Path:
+    folder = Path(tempfile.mkdtemp(prefix="kalem-baseline-"))
+    subprocess.run(
+        ["git", "worktree", "add", "--detach", str(folder), ref], cwd=PROJECT, check=True, capture_output=True
+    )
+    return folder
+
+
+def remove_baseline(folder: Path) -> None:
+    subprocess.run(["git", "worktree", "remove", "--force", str(folder)], cwd=PROJECT, check=False, capture_output=True)
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--sizes", default="1000,100000,1000000")
+    parser.add_argument("--sizes", nargs="+", default=["2000", "1000000"], help="e.g. 2000 1000000 (or 2000,1000000)")
     parser.add_argument("--duration", type=int, default=10)
     parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument(
+        "--baseline",
+        default=os.environ.get("BENCH_BASELINE", DEFAULT_BASELINE),
+        help=f"a commit to measure in the same run (default {DEFAULT_BASELINE}; `none` for none)",
+    )
     parser.add_argument("--output", default=str(PROJECT / "docs" / "PERFORMANCE.md"))
     args = parser.parse_args()
+    args.command = "make bench" + (f' BENCH_ARGS="{" ".join(sys.argv[1:])}"' if sys.argv[1:] else "")
+    sizes = [int(value) for item in args.sizes for value in item.split(",") if value]
     if not shutil.which("wrk"):
         subprocess.run(["apt-get", "install", "-y", "-qq", "wrk"], check=True)
-    env = server_env()
-    by_size, rss = {}, {}
-    with tempfile.TemporaryDirectory() as folder:
-        for size in (int(value) for value in args.sizes.split(",")):
-            print(f"N = {size:,}: seeding…", flush=True)
-            started = time.monotonic()
-            reset_database()
-            seeded = seed(env, size)
-            print(f"  seeded in {time.monotonic() - started:.0f} s", flush=True)
-            server = Gunicorn(env, Path(folder) / f"gunicorn-{size}.log")
-            try:
-                started_rss = server.worker_rss_mb()
-                by_size[size], warm_rss = measure(
-                    seeded, duration=args.duration, runs=args.runs, folder=Path(folder), server=server
-                )
-                rss[size] = (started_rss, warm_rss, server.worker_rss_mb())
-            finally:
-                server.stop()
-    text = report(by_size, rss, args)
+    baseline_ref = None if args.baseline.lower() in {"", "none", "off"} else args.baseline
+    load = open("/proc/loadavg").read().split()[:3]
+    sized = []
+    baseline = add_baseline(baseline_ref) if baseline_ref else None
+    try:
+        with tempfile.TemporaryDirectory() as folder:
+            for size in sizes:
+                sized.append(measure_size(size, args, Path(folder), baseline))
+    finally:
+        if baseline:
+            remove_baseline(baseline)
+    text = report(sized, args, baseline_ref, " ".join(load))
     print(text)
     Path(args.output).write_text(text)
     print(f"Written to {args.output}")

@@ -124,9 +124,17 @@ DB_CONNECT_TIMEOUT = int(os.environ.get("DB_CONNECT_TIMEOUT", "3"))
 DB_STATEMENT_TIMEOUT = float(os.environ.get("DB_STATEMENT_TIMEOUT", "5"))
 DB_STATEMENT_TIMEOUT_LONG = float(os.environ.get("DB_STATEMENT_TIMEOUT_LONG", "600"))
 MANAGEMENT_COMMAND = Path(sys.argv[0]).name == "manage.py" and sys.argv[1:2] != ["runserver"]
+# The API's hot queries (kalem_site.db.CompiledQuery) are bound on the server and prepared
+# from their second run on each connection. Behind a PgBouncer in transaction pooling mode
+# (before its max_prepared_statements), set DB_PREPARED_STATEMENTS=0: a prepared statement
+# lives in one server connection, which the next transaction may not get.
+DB_PREPARED_STATEMENTS = env_bool("DB_PREPARED_STATEMENTS", True)
 if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
     DATABASES["default"]["ENGINE"] = "kalem_site.postgresql"
-    DATABASES["default"]["OPTIONS"] = {"connect_timeout": DB_CONNECT_TIMEOUT}
+    DATABASES["default"]["OPTIONS"] = {
+        "connect_timeout": DB_CONNECT_TIMEOUT,
+        "prepare_threshold": 2 if DB_PREPARED_STATEMENTS else None,
+    }
     DATABASES["default"]["STATEMENT_TIMEOUT"] = (
         DB_STATEMENT_TIMEOUT_LONG if MANAGEMENT_COMMAND else DB_STATEMENT_TIMEOUT
     )
@@ -263,9 +271,6 @@ PERIODIC_TASKS = {
     "deliver-webhooks": (TASKS_REAP_SECONDS, "webhooks_app.tasks.deliver_webhooks"),
     "prune-webhook-deliveries": (3600, "webhooks_app.tasks.prune_webhook_deliveries"),
 }
-
-# Mounts the benchmark's floor views (bench/floors.py). Only `make bench` sets it.
-BENCH_FLOORS = env_bool("BENCH_FLOORS", False)
 
 # The domain in a trunk's derived `sip_uri` (`sip:<host>@<SIP_DOMAIN>`).
 SIP_DOMAIN = os.environ.get("SIP_DOMAIN", "kalem.me")

@@ -1,4 +1,3 @@
-from django.conf import settings
 from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.shortcuts import redirect
@@ -17,11 +16,6 @@ urlpatterns = [
     path("", include("agents_app.urls")),
     path("", include("webhooks_app.urls")),
 ]
-
-if settings.BENCH_FLOORS:  # the benchmark's reference views (bench/floors.py); never in production
-    from bench import floors
-
-    urlpatterns += [path("bench/f1", floors.f1_precomputed), path("bench/f2", floors.f2_raw_sql)]
 
 handler400 = "kalem_site.api.views.bad_request_handler"
 handler404 = "kalem_site.api.views.not_found_handler"

@@ -34,13 +34,19 @@ def _lookup(instance, lookup: str):
     return value
 
 
-def number_shape(number) -> dict:
+def number_data(number) -> dict:
     """The Number object from a `.values(*NUMBER_COLUMNS)` row or from an instance with its
-    relations loaded."""
+    relations loaded, its two timestamps still the datetimes read (UTC: the database
+    session's zone): for a writer that writes them as format_timestamp() does, like the API's
+    renderer (orjson, whole seconds), which does it in C, 200 values a page."""
     if isinstance(number, dict):
-        data = {key: number[lookup] for key, lookup in NUMBER_SHAPE}
-    else:
-        data = {key: _lookup(number, lookup) for key, lookup in NUMBER_SHAPE}
+        return {key: number[lookup] for key, lookup in NUMBER_SHAPE}
+    return {key: _lookup(number, lookup) for key, lookup in NUMBER_SHAPE}
+
+
+def number_shape(number) -> dict:
+    """The Number object, timestamps written out (webhook messages)."""
+    data = number_data(number)
     data["created_at"] = format_timestamp(data["created_at"])
     data["updated_at"] = format_timestamp(data["updated_at"])
     return data

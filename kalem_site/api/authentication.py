@@ -4,6 +4,7 @@ from django.conf import settings
 from rest_framework import authentication, exceptions
 
 from kalem_site.accounts.models import ApiToken, hash_token
+from kalem_site.accounts.selectors import token_by_digest
 from kalem_site.accounts.services import token_touch
 
 
@@ -47,7 +48,7 @@ def token_from_header(header: str) -> ApiToken | None:
     plaintext = bearer_token(header)
     if plaintext is None:
         return None
-    token = ApiToken.objects.select_related("account").filter(digest=hash_token(plaintext)).first()
+    token = token_by_digest(hash_token(plaintext))
     return token if token is not None and token.is_usable else None
 
 

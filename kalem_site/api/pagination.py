@@ -2,6 +2,7 @@
 returns them."""
 
 import math
+from collections.abc import Callable
 from urllib.parse import parse_qsl, urlencode
 
 from rest_framework import pagination
@@ -31,10 +32,14 @@ def _page_param(request, name: str, default: int) -> int:
 
 
 class PageNumberPagination(pagination.BasePagination):
-    def paginate_queryset(self, queryset, request, view=None, total: int | None = None, values=None):
+    def paginate_queryset(
+        self, queryset, request, view=None, total: int | None = None, values=None, rows: Callable | None = None
+    ):
         """One page of `queryset`. `total` may be given when the view knows it more cheaply
         than COUNT(*) (the numbers list reads it from NumberTally); `values`, column lookups
-        to read the page's rows as dicts instead of model instances."""
+        to read the page's rows as dicts instead of model instances; `rows(offset, size,
+        backwards)`, a faster read of the same rows than slicing `queryset` (a compiled query,
+        numbers_app.hot_reads)."""
         self.request = request
         errors = {}
         try:
@@ -56,8 +61,10 @@ class PageNumberPagination(pagination.BasePagination):
         size = min(self.per_page, self.total - offset)
         after = self.total - offset - size  # rows after this page
         if offset <= after:
-            return _slice(queryset, offset, size, values)
+            return rows(offset, size, False) if rows else _slice(queryset, offset, size, values)
         # Nearer the end: read backwards from the last row, then put the page back in order.
+        if rows:
+            return rows(after, size, True)[::-1]
         return _slice(queryset.reverse(), after, size, values)[::-1]
 
     def _page_link(self, page: int | None) -> str | None:

@@ -1,3 +1,5 @@
+from types import SimpleNamespace
+
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.core.validators import RegexValidator
 from drf_spectacular.utils import extend_schema_field
@@ -16,7 +18,7 @@ from ..models import ASSIGNMENTS, NumberEvent, PhoneNumber, SipTrunk
 from ..phone import E164_MESSAGE, E164_REGEX, normalize_number, parse_e164
 from ..selectors import number_routing
 from ..services import BULK_ACTIONS
-from ..shapes import event_shape, number_shape
+from ..shapes import event_shape, number_data
 
 # The Number object's keys and lookups live in numbers_app.shapes (webhook messages carry the
 # same object). The declared fields below describe the same keys for input and for the OpenAPI
@@ -51,8 +53,9 @@ class NumberSerializer(serializers.Serializer):
     def to_representation(self, number) -> dict:
         """From a `.values(*NUMBER_COLUMNS)` row or from an instance with its relations
         loaded. Hand-written because it runs 100 times a page: DRF's per-field machinery
-        cost more than the query."""
-        return number_shape(number)
+        cost more than the query. The timestamps stay datetimes: the renderer writes them
+        (kalem_site.api.renderers)."""
+        return number_data(number)
 
     def validate_number(self, value: str) -> str:
         try:
@@ -79,7 +82,10 @@ class NumberRoutingSerializer(NumberSerializer):
 
     def to_representation(self, number) -> dict:
         data = super().to_representation(number)
-        data["routable"], data["reasons"] = number_routing(number)
+        # A row (numbers_app.hot_reads) has the same attribute names as an instance.
+        data["routable"], data["reasons"] = number_routing(
+            SimpleNamespace(**number) if isinstance(number, dict) else number
+        )
         return data
 
 

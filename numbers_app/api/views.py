@@ -1,3 +1,5 @@
+from functools import partial
+
 from django.shortcuts import get_object_or_404
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
@@ -11,6 +13,7 @@ from kalem_site.ids import id_in_range
 
 from .. import services
 from ..filters import EventFilter, NumberFilter, TrunkFilter
+from ..hot_reads import number_page_rows, number_row, number_row_by_number
 from ..models import NumberEvent, PhoneNumber, SipTrunk
 from ..selectors import number_csv_rows
 from ..shapes import EVENT_COLUMNS, NUMBER_COLUMNS
@@ -61,9 +64,25 @@ class NumberViewSet(AccountScopedViewSet):
         numbers, filters = self._filtered(request)
         numbers = numbers.order_by("id")
         total = number_total(account=self.account, filters=filters, numbers=numbers)
-        # Rows as dicts of exactly the Number object's columns: no model instances.
-        page = self.paginator.paginate_queryset(numbers, request, view=self, total=total, values=NUMBER_COLUMNS)
+        # Rows as dicts of exactly the Number object's columns: no model instances. Without
+        # filters, the page is read by a compiled query (the same SQL).
+        page = self.paginator.paginate_queryset(
+            numbers,
+            request,
+            view=self,
+            total=total,
+            values=NUMBER_COLUMNS,
+            rows=None if filters else partial(number_page_rows, self.account.id),
+        )
         return self.get_paginated_response(self.get_serializer(page, many=True).data)
+
+    def retrieve(self, request, *args, **kwargs):
+        # One compiled query; the update (PUT) still reads the instance, through get_object().
+        number_id = id_in_range(kwargs[self.lookup_field])
+        row = None if number_id is None else number_row(account_id=self.account.id, number_id=number_id)
+        if row is None:
+            raise NotFound()
+        return Response(self.get_serializer(row).data)
 
     def perform_create(self, serializer):
         serializer.instance = services.number_create(
@@ -165,8 +184,11 @@ class NumberViewSet(AccountScopedViewSet):
             query["number"] = "+" + query["number"][1:]
         lookup = NumberLookupSerializer(data=query)
         lookup.is_valid(raise_exception=True)
-        number = get_object_or_404(self.get_queryset(), number=lookup.validated_data["number"])
-        return Response(NumberRoutingSerializer(number, context=self.get_serializer_context()).data)
+        # One query on the unique index of `number`, whose row holds the verdict's inputs.
+        row = number_row_by_number(account_id=self.account.id, number=lookup.validated_data["number"])
+        if row is None:
+            raise NotFound()
+        return Response(NumberRoutingSerializer(row, context=self.get_serializer_context()).data)
 
     @extend_schema(
         summary="List a number's events",
