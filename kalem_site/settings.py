@@ -70,6 +70,8 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "kalem_site.middleware.RequestIdMiddleware",
+    # /api/ leaves here for API_MIDDLEWARE (below): the rest serve the dashboard and admin.
+    "kalem_site.api.middleware.ApiMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -78,11 +80,18 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
-    # API only: counted before any work is done, then replays of Idempotency-Key retries.
-    "kalem_site.api.ratelimit.RateLimitMiddleware",
-    "kalem_site.api.idempotency.IdempotencyMiddleware",
     # Last: turns a locked-out sign-in (dashboard or admin) into the 429 page.
     "axes.middleware.AxesMiddleware",
+]
+# The API's lean stack (kalem_site.api.middleware): no session, CSRF, user, messages, static
+# files or sign-in lockout, which do nothing there.
+API_MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # Counted before any work is done, then replays of Idempotency-Key retries.
+    "kalem_site.api.ratelimit.RateLimitMiddleware",
+    "kalem_site.api.idempotency.IdempotencyMiddleware",
 ]
 
 ROOT_URLCONF = "kalem_site.urls"
