@@ -1,5 +1,5 @@
 """Query budgets of the numbers API (issue: performance and scale), the same however many
-rows a page holds: list ≤ 3 queries, get ≤ 2, update ≤ 7.
+rows a page holds: list ≤ 3 queries, get ≤ 2, lookup ≤ 2, update ≤ 7.
 
 Counted as production runs them: the test's own transaction turns each atomic block of a
 write into SAVEPOINT / RELEASE statements, which production (autocommit, BEGIN/COMMIT on the
@@ -53,6 +53,18 @@ def test_a_get_runs_at_most_2_queries(api, filled):
     with queries() as captured:
         response = api.get(f"/api/v1/numbers/{filled[0].id}")
     assert response.status_code == 200
+    assert len(captured.statements) <= 2, captured.statements
+
+
+@pytest.mark.parametrize("number", ["+15550000001", "+1 (555) 000-0001", "+15559999999"])
+def test_a_lookup_runs_at_most_2_queries(api, filled, account, make_number, number):
+    """The token, then one query for the number whose row holds the verdict's inputs (issue
+    14: the SIP router's per-call request); a number not found costs the same."""
+    make_number(account, "+15550000001")
+    warm(api)
+    with queries() as captured:
+        response = api.get("/api/v1/numbers/lookup", {"number": number})
+    assert response.status_code in (200, 404)
     assert len(captured.statements) <= 2, captured.statements
 
 
