@@ -34,8 +34,9 @@ worker: install .secret_key
 test: install
 	$(BIN)/pytest $(PYTEST_ARGS)
 
-# The benchmark (not part of the tests): PostgreSQL on 127.0.0.1:5432, wrk, about 15 minutes.
-# BENCH_ARGS="--sizes 1000 --duration 3 --runs 1" for a quick look.
+# The benchmark (not part of the tests): PostgreSQL on 127.0.0.1:5432, wrk, about 15 minutes;
+# each endpoint beside its floor and beside the baseline commit (BENCH_BASELINE, default 91835b7).
+# BENCH_ARGS="--sizes 2000 --duration 3 --runs 1 --baseline none" for a quick look.
 bench: install
 	$(BIN)/python bench/run.py $(BENCH_ARGS)
 
