@@ -20,6 +20,10 @@ to docs/PERFORMANCE.md.
 
     .venv/bin/python bench/run.py                                  # 2,000 and 1,000,000 numbers
     .venv/bin/python bench/run.py --sizes 2000 --duration 3 --runs 1 --baseline none
+
+The databases (`kalem_bench_<N>`, and `kalem_bench_<N>_base` for the baseline; BENCH_DATABASE
+changes the prefix) are kept after the run; `--reuse` measures on them again without
+re-seeding.
 """
 
 import argparse
@@ -65,6 +69,9 @@ class Result:
     p50_ms: float
     p99_ms: float
     errors: int
+    # CPU time per request of the server's processes and of their PostgreSQL backends: what
+    # a request costs whatever else the machine is doing (req/s fall with others' load).
+    cpu_ms: float = 0.0
 
 
 # Seeding ---------------------------------------------------------------------------------
@@ -150,30 +157,66 @@ def seed(env: dict, size: int, *, project: Path = PROJECT, database: str = DATAB
                             now,
                         )
                     )
-            if account == accounts[0]:
-                bench_trunk, bench_voice = trunks[0], voice
         connection.commit()
         connection.autocommit = True
         connection.execute("VACUUM ANALYZE")
-        with connection.cursor() as cursor:
-            cursor.execute(
-                "SELECT id FROM numbers_app_phonenumber WHERE account_id = %s ORDER BY id LIMIT 500", [accounts[0]]
-            )
-            number_ids = [row[0] for row in cursor.fetchall()]
-            # A number in the middle of the account's: the lookup's, found through the index.
-            cursor.execute(
-                "SELECT number FROM numbers_app_phonenumber WHERE account_id = %s ORDER BY id OFFSET %s LIMIT 1",
-                [accounts[0], size // 2],
-            )
-            lookup_number = cursor.fetchone()[0]
+    return {"token": token, **seeded_rows(database, size)}
+
+
+def seeded_rows(database: str, size: int) -> dict:
+    """The ids and numbers of a seeded database that the endpoints need."""
+    with psycopg.connect(f"{SERVER}/{database}") as connection, connection.cursor() as cursor:
+        account = cursor.execute("SELECT id FROM accounts_account WHERE name = 'Bench'").fetchone()[0]
+        bench_trunk = cursor.execute(
+            "SELECT min(id) FROM numbers_app_siptrunk WHERE account_id = %s", [account]
+        ).fetchone()[0]
+        cursor.execute("SELECT id FROM agents_app_voiceagent WHERE account_id = %s ORDER BY id LIMIT 2", [account])
+        voice = [row[0] for row in cursor.fetchall()]
+        cursor.execute("SELECT id FROM numbers_app_phonenumber WHERE account_id = %s ORDER BY id LIMIT 500", [account])
+        number_ids = [row[0] for row in cursor.fetchall()]
+        # A number in the middle of the account's: the lookup's, found through the index.
+        cursor.execute(
+            "SELECT number FROM numbers_app_phonenumber WHERE account_id = %s ORDER BY id OFFSET %s LIMIT 1",
+            [account, size // 2],
+        )
+        lookup_number = cursor.fetchone()[0]
     return {
-        "token": token,
         "trunk": bench_trunk,
-        "voice_agents": bench_voice[:2],
+        "voice_agents": voice,
         "number_ids": number_ids,
         "lookup_number": lookup_number,
         "size": size,
     }
+
+
+def holds_seed(database: str, size: int) -> bool:
+    """Whether `database` exists and its Bench account has `size` numbers (a seed to reuse)."""
+    try:
+        with psycopg.connect(f"{SERVER}/{database}") as connection:
+            row = connection.execute(
+                "SELECT count(*) FROM numbers_app_phonenumber n JOIN accounts_account a ON a.id = n.account_id "
+                "WHERE a.name = 'Bench'"
+            ).fetchone()
+    except psycopg.Error:
+        return False
+    return row[0] == size
+
+
+def prepare(size: int, *, project: Path, database: str, reuse: bool) -> tuple[dict, dict]:
+    """The server's environment and the seeded rows: a fresh seed, or with `reuse` the seed of
+    an earlier run (migrated by `project`, with a new token)."""
+    env = server_env(database)
+    if reuse and holds_seed(database, size):
+        manage(env, "migrate", "--no-input", "-v0", project=project)
+        manage(env, "collectstatic", "--no-input", "-v0", project=project)
+        token = manage(env, "createtoken", "--account", "Bench", "--name", "bench", project=project)
+        manage(
+            env, "createoperator", "--account", "Bench", "--username", OPERATOR[0], "--password", OPERATOR[1],
+            project=project,
+        )  # fmt: skip
+        return env, {"token": token.strip().splitlines()[-1], **seeded_rows(database, size)}
+    reset_database(database)
+    return env, seed(env, size, project=project, database=database)
 
 
 def insert_named(connection, table: str, account: int, prefix: str, count: int, now) -> list[int]:
@@ -215,6 +258,7 @@ class Gunicorn:
         port: int = PORT,
         ready_path: str = "/login/",
     ):
+        self.database = env.get("DATABASE_URL", "").rpartition("/")[2] if app == "kalem_site.wsgi" else None
         self.pidfile = Path(tempfile.mkdtemp()) / "gunicorn.pid"
         self.log = open(log, "ab")
         self.base = f"http://127.0.0.1:{port}"
@@ -234,6 +278,11 @@ class Gunicorn:
                 if time.monotonic() > deadline or self.process.poll() is not None:
                     sys.exit(f"gunicorn ({app} in {project}) did not start; see {log}")
                 time.sleep(0.3)
+
+    def pids(self) -> list[int]:
+        master = self.pidfile.read_text().strip()
+        output = subprocess.run(["ps", "-o", "pid=", "--ppid", master], capture_output=True, text=True).stdout
+        return [int(master), *(int(pid) for pid in output.split())]
 
     def worker_rss_mb(self) -> float:
         master = self.pidfile.read_text().strip()
@@ -264,7 +313,7 @@ _UNITS = {"us": 0.001, "ms": 1.0, "s": 1000.0}
 
 def wrk(
     url: str, *, duration: int, headers: dict, script: Path | None = None, connections: int = CONNECTIONS
-) -> tuple[float, float, float, int]:
+) -> tuple[float, float, float, int, int]:
     command = ["wrk", "-t2", f"-c{connections}", f"-d{duration}s", "--latency", "--timeout", "10s"]
     for name, value in headers.items():
         command += ["-H", f"{name}: {value}"]
@@ -281,7 +330,33 @@ def wrk(
     socket = re.search(r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", output)
     if socket:
         errors += sum(int(n) for n in socket.groups())
-    return rps, percentile("50"), percentile("99"), errors
+    requests = int(re.search(r"(\d+) requests in", output).group(1))
+    return rps, percentile("50"), percentile("99"), errors, requests
+
+
+_TICKS = os.sysconf("SC_CLK_TCK")
+
+
+def cpu_seconds(pids: list[int]) -> float:
+    """User and system CPU time of these processes so far (those gone count nothing)."""
+    total = 0
+    for pid in pids:
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        total += int(fields[11]) + int(fields[12])  # utime, stime
+    return total / _TICKS
+
+
+def backend_pids(database: str) -> list[int]:
+    with psycopg.connect(f"{SERVER}/postgres") as connection:
+        rows = connection.execute(
+            "SELECT pid FROM pg_stat_activity WHERE datname = %s AND backend_type = 'client backend' "
+            "AND pid <> pg_backend_pid()",
+            [database],
+        ).fetchall()
+    return [row[0] for row in rows]
 
 
 @dataclass
@@ -394,9 +469,13 @@ def capture(base: str, endpoint: Endpoint) -> dict:
         return {"status": response.status, "content_type": response.headers["Content-Type"], "body": body}
 
 
-def run_endpoint(base: str, prefix: str, endpoint: Endpoint, *, duration: int, runs: int, folder: Path) -> Result:
-    """wrk against `base`: the API's paths under `prefix` (`/api/v1`, or the floor's
-    `/floor/<key>`); the median of the runs, after a warm-up."""
+def run_endpoint(
+    server: "Gunicorn", prefix: str, endpoint: Endpoint, *, duration: int, runs: int, folder: Path
+) -> Result:
+    """wrk against `server`: the API's paths under `prefix` (`/api/v1`, or the floor's
+    `/floor/<key>`); the median of the runs, after a warm-up; and the CPU time per request of
+    the server and its database backends over all the runs."""
+    base = server.base
     script = None
     path = endpoint.path
     if prefix != "/api/v1":
@@ -405,9 +484,14 @@ def run_endpoint(base: str, prefix: str, endpoint: Endpoint, *, duration: int, r
         script = folder / f"{endpoint.key}-{abs(hash(prefix))}.lua"
         script.write_text(f"PREFIX = '{prefix}'\n" + endpoint.script)
     wrk(base + path, duration=1, headers=endpoint.headers, script=script)  # warm-up
+    pids = server.pids() + (backend_pids(server.database) if server.database else [])
+    cpu_before = cpu_seconds(pids)
     samples = [wrk(base + path, duration=duration, headers=endpoint.headers, script=script) for _ in range(runs)]
+    cpu = cpu_seconds(pids) - cpu_before
+    requests = sum(sample[4] for sample in samples)
     rps, p50, p99 = (statistics.median(sample[i] for sample in samples) for i in range(3))
-    return Result(endpoint.name, rps, p50, p99, sum(sample[3] for sample in samples))
+    cpu_ms = cpu / requests * 1000 if requests else 0.0
+    return Result(endpoint.name, rps, p50, p99, sum(sample[3] for sample in samples), cpu_ms)
 
 
 @dataclass
@@ -421,16 +505,12 @@ class SizeResults:
 
 
 def measure_size(size: int, args, folder: Path, baseline: Path | None) -> SizeResults:
-    env = server_env()
     print(f"N = {size:,}: seeding…", flush=True)
     started = time.monotonic()
-    reset_database()
-    seeded = seed(env, size)
+    env, seeded = prepare(size, project=PROJECT, database=f"{DATABASE}_{size}", reuse=args.reuse)
     base_env = base_seeded = None
     if baseline:
-        base_env = server_env(f"{DATABASE}_base")
-        reset_database(f"{DATABASE}_base")
-        base_seeded = seed(base_env, size, project=baseline, database=f"{DATABASE}_base")
+        base_env, base_seeded = prepare(size, project=baseline, database=f"{DATABASE}_{size}_base", reuse=args.reuse)
     print(f"  seeded in {time.monotonic() - started:.0f} s", flush=True)
     servers = []
     try:
@@ -456,23 +536,23 @@ def measure_size(size: int, args, folder: Path, baseline: Path | None) -> SizeRe
         warm_rss = None
         results, floors, base_results = [], [], []
         for index, endpoint in enumerate(targets):
-            result = run_endpoint(
-                current.base, "/api/v1", endpoint, duration=args.duration, runs=args.runs, folder=folder
-            )
+            result = run_endpoint(current, "/api/v1", endpoint, duration=args.duration, runs=args.runs, folder=folder)
             if warm_rss is None:
                 warm_rss = current.worker_rss_mb()
             floor_result = run_endpoint(
-                floor.base, f"/floor/{endpoint.key}", endpoint, duration=args.duration, runs=args.runs, folder=folder
+                floor, f"/floor/{endpoint.key}", endpoint, duration=args.duration, runs=args.runs, folder=folder
             )
             results.append(result)
             floors.append(floor_result)
             line = (
                 f"  {endpoint.name:42} {result.rps:8.1f} req/s (p50 {result.p50_ms:6.2f} ms, p99 {result.p99_ms:6.2f} ms,"
-                f" errors {result.errors}); floor {floor_result.rps:8.1f}: {_ratio(result.rps, floor_result.rps):6.1%}"
+                f" errors {result.errors}, {result.cpu_ms:5.2f} ms CPU); floor {floor_result.rps:8.1f}"
+                f" ({floor_result.cpu_ms:5.2f} ms CPU): {_ratio(result.rps, floor_result.rps):6.1%}"
+                f" (CPU {_ratio(floor_result.cpu_ms, result.cpu_ms):6.1%})"
             )
             if baseline:
                 base_result = run_endpoint(
-                    base_server.base,
+                    base_server,
                     "/api/v1",
                     base_targets[index],
                     duration=args.duration,
@@ -480,7 +560,10 @@ def measure_size(size: int, args, folder: Path, baseline: Path | None) -> SizeRe
                     folder=folder,
                 )
                 base_results.append(base_result)
-                line += f"; baseline {base_result.rps:8.1f} req/s ({_ratio(base_result.rps, floor_result.rps):6.1%})"
+                line += (
+                    f"; baseline {base_result.rps:8.1f} req/s ({_ratio(base_result.rps, floor_result.rps):6.1%},"
+                    f" {base_result.cpu_ms:5.2f} ms CPU)"
+                )
             print(line, flush=True)
         rss = (started_rss, warm_rss, current.worker_rss_mb())
     finally:
@@ -533,7 +616,10 @@ def report(sized: list[SizeResults], args, baseline_ref: str | None, load: str) 
         "",
         "**Floor**: a middleware-free Django app (bench/floors.py) under the same gunicorn config, answering",
         "the endpoint's request with exactly the bytes the endpoint answered at the start of the run.",
-        "**Share** = the endpoint's req/s ÷ its floor's req/s.",
+        "**Share** = the endpoint's req/s ÷ its floor's req/s (the issue's measure). **CPU share** = the floor's",
+        "CPU time per request ÷ the endpoint's, counting the gunicorn processes and their PostgreSQL backends",
+        "(from /proc, over the measured runs): on a machine others load, req/s of two servers measured seconds",
+        "apart can swing by 2–4×, CPU time per request far less.",
     ]
     if baseline_ref:
         lines += [
@@ -545,19 +631,25 @@ def report(sized: list[SizeResults], args, baseline_ref: str | None, load: str) 
             "",
             f"## N = {sizes.size:,} numbers in the account",
             "",
-            "| endpoint | bytes | req/s | p50 ms | p99 ms | errors | floor req/s | share of floor |"
-            + (" baseline req/s | baseline share | × baseline |" if sizes.baseline else ""),
-            "|---|---:|---:|---:|---:|---:|---:|---:|" + ("---:|---:|---:|" if sizes.baseline else ""),
-        ]
+            "| endpoint | bytes | req/s | p50 ms | p99 ms | errors | CPU ms/req | floor req/s | floor CPU ms/req "
+            "| share of floor | CPU share |"
+            + (" baseline req/s | baseline CPU ms/req | baseline share | baseline CPU share | × baseline req/s |"
+               if sizes.baseline else ""),
+            "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|" + ("---:|---:|---:|---:|---:|" if sizes.baseline else ""),
+        ]  # fmt: skip
         for index, result in enumerate(sizes.current):
             floor = sizes.floors[index]
             row = (
                 f"| {result.name} | {sizes.body_bytes[index]:,} | {result.rps:.0f} | {result.p50_ms:.2f} | "
-                f"{result.p99_ms:.2f} | {result.errors} | {floor.rps:.0f} | {_share(result, floor)} |"
+                f"{result.p99_ms:.2f} | {result.errors} | {result.cpu_ms:.2f} | {floor.rps:.0f} | {floor.cpu_ms:.2f} | "
+                f"{_share(result, floor)} | {_ratio(floor.cpu_ms, result.cpu_ms):.1%} |"
             )
             if sizes.baseline:
                 base = sizes.baseline[index]
-                row += f" {base.rps:.0f} | {_share(base, floor)} | {_ratio(result.rps, base.rps):.2f}× |"
+                row += (
+                    f" {base.rps:.0f} | {base.cpu_ms:.2f} | {_share(base, floor)} | "
+                    f"{_ratio(floor.cpu_ms, base.cpu_ms):.1%} | {_ratio(result.rps, base.rps):.2f}× |"
+                )
             lines.append(row)
     largest = next((s for s in sized if s.size == LATENCY_SIZE), None)
     lookup_index = keys.index("lookup")
@@ -566,15 +658,16 @@ def report(sized: list[SizeResults], args, baseline_ref: str | None, load: str) 
             "",
             f"## Lookup latency at N = {LATENCY_SIZE:,} (wrk -c{CONNECTIONS})",
             "",
-            "| server | req/s | p50 ms | p99 ms | errors |",
-            "|---|---:|---:|---:|---:|",
+            "| server | req/s | p50 ms | p99 ms | errors | CPU ms/req |",
+            "|---|---:|---:|---:|---:|---:|",
         ]
         rows = [("this checkout", largest.current[lookup_index]), ("floor", largest.floors[lookup_index])]
         if largest.baseline:
             rows.append((f"baseline {baseline_ref}", largest.baseline[lookup_index]))
         for label, result in rows:
             lines.append(
-                f"| {label} | {result.rps:.0f} | {result.p50_ms:.2f} | {result.p99_ms:.2f} | {result.errors} |"
+                f"| {label} | {result.rps:.0f} | {result.p50_ms:.2f} | {result.p99_ms:.2f} | {result.errors} "
+                f"| {result.cpu_ms:.2f} |"
             )
     lines += [
         "",
@@ -631,9 +724,15 @@ def targets(sized: list[SizeResults], keys: list[str], baseline_ref: str | None)
     for key, goal in FLOOR_TARGETS.items():
         index = keys.index(key)
         shares = [(s.size, _ratio(s.current[index].rps, s.floors[index].rps)) for s in sized]
+        cpu = [(s.size, _ratio(s.floors[index].cpu_ms, s.current[index].cpu_ms)) for s in sized]
         ok = all(share >= goal for _, share in shares)
         detail = ", ".join(f"{share:.1%} at {size:,}" for size, share in shares)
-        lines.append(f"| {sized[0].current[index].name} ≥ {goal:.0%} of its floor | {verdict(ok)}: {detail} |")
+        cpu_detail = ", ".join(f"{share:.1%} at {size:,}" for size, share in cpu)
+        cpu_ok = "met" if all(share >= goal for _, share in cpu) else "not met"
+        lines.append(
+            f"| {sized[0].current[index].name} ≥ {goal:.0%} of its floor | {verdict(ok)} in req/s: {detail} "
+            f"(CPU share: {cpu_detail}, {cpu_ok}) |"
+        )
     lookup = keys.index("lookup")
     at_size = [s for s in sized if s.size == LATENCY_SIZE]
     if at_size:
@@ -650,6 +749,14 @@ def targets(sized: list[SizeResults], keys: list[str], baseline_ref: str | None)
         dashboard = keys.index("dashboard")
         ratios = [(s.size, _ratio(s.current[dashboard].rps, s.baseline[dashboard].rps)) for s in sized]
         detail = ", ".join(f"{ratio:.2f}× at {size:,}" for size, ratio in ratios)
+        detail += (
+            " (CPU per request: "
+            + ", ".join(
+                f"{_ratio(s.baseline[dashboard].cpu_ms, s.current[dashboard].cpu_ms):.2f}× less at {s.size:,}"
+                for s in sized
+            )
+            + ")"
+        )
         lines.append(
             f"| dashboard /numbers/ ≥ 2× the baseline's req/s | {verdict(all(r >= 2 for _, r in ratios))}: {detail} |"
         )
@@ -666,6 +773,13 @@ def targets(sized: list[SizeResults], keys: list[str], baseline_ref: str | None)
             # "Keeps its share": within the run-to-run noise of a loaded machine (5 % of the share).
             ok = all(now >= then * 0.95 for _, now, then in pairs)
             detail = ", ".join(f"{now:.1%} vs {then:.1%} at {size:,}" for size, now, then in pairs)
+            detail += (
+                " (CPU ms/req: "
+                + ", ".join(
+                    f"{s.current[index].cpu_ms:.2f} vs {s.baseline[index].cpu_ms:.2f} at {s.size:,}" for s in sized
+                )
+                + ")"
+            )
             lines.append(
                 f"| {sized[0].current[index].name}: share of floor ≥ the baseline's | {verdict(ok)}: {detail} |"
             )
@@ -705,6 +819,12 @@ def main() -> None:
         "--baseline",
         default=os.environ.get("BENCH_BASELINE", DEFAULT_BASELINE),
         help=f"a commit to measure in the same run (default {DEFAULT_BASELINE}; `none` for none)",
+    )
+    parser.add_argument(
+        "--reuse",
+        action="store_true",
+        help="reuse the databases an earlier run seeded for these sizes (migrated, a new token): seeding 1M numbers "
+        "takes minutes",
     )
     parser.add_argument("--output", default=str(PROJECT / "docs" / "PERFORMANCE.md"))
     args = parser.parse_args()
