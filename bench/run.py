@@ -368,6 +368,9 @@ class Endpoint:
     headers: dict
     body: bytes | None = None
     script: str | None = None  # Lua: each request's own method, path and body; PREFIX is the API's base path
+    # A page that takes long under load: fewer connections, a longer run (or wrk counts nothing).
+    connections: int = CONNECTIONS
+    min_duration: int = 0
 
 
 def put_script(ids: list[int]) -> str:
@@ -453,7 +456,15 @@ def endpoints(seeded: dict, cookie: str) -> list[Endpoint]:
             json.dumps(bulk_body).encode(),
             bulk_script(ids, seeded["voice_agents"]),
         ),  # fmt: skip
-        Endpoint("dashboard /numbers/", "dashboard", "GET", "/numbers/", {"Cookie": cookie}),
+        Endpoint(
+            "dashboard /numbers/ (-c4)",
+            "dashboard",
+            "GET",
+            "/numbers/",
+            {"Cookie": cookie},
+            connections=4,
+            min_duration=10,
+        ),  # fmt: skip
     ]
 
 
@@ -483,10 +494,12 @@ def run_endpoint(
     if endpoint.script:
         script = folder / f"{endpoint.key}-{abs(hash(prefix))}.lua"
         script.write_text(f"PREFIX = '{prefix}'\n" + endpoint.script)
-    wrk(base + path, duration=1, headers=endpoint.headers, script=script)  # warm-up
+    options = {"headers": endpoint.headers, "script": script, "connections": endpoint.connections}
+    wrk(base + path, duration=1, **options)  # warm-up
     pids = server.pids() + (backend_pids(server.database) if server.database else [])
     cpu_before = cpu_seconds(pids)
-    samples = [wrk(base + path, duration=duration, headers=endpoint.headers, script=script) for _ in range(runs)]
+    duration = max(duration, endpoint.min_duration)
+    samples = [wrk(base + path, duration=duration, **options) for _ in range(runs)]
     cpu = cpu_seconds(pids) - cpu_before
     requests = sum(sample[4] for sample in samples)
     rps, p50, p99 = (statistics.median(sample[i] for sample in samples) for i in range(3))
