@@ -71,6 +71,7 @@ class Result:
     errors: int
     # CPU time per request of the server's processes and of their PostgreSQL backends: what
     # a request costs whatever else the machine is doing (req/s fall with others' load).
+    # 0 when unknown (a process went away during the run).
     cpu_ms: float = 0.0
 
 
@@ -263,8 +264,10 @@ class Gunicorn:
         self.log = open(log, "ab")
         self.base = f"http://127.0.0.1:{port}"
         self.process = subprocess.Popen(
+            # No recycling of workers during the run (gunicorn.conf.py's max_requests): a recycled
+            # worker would take its CPU time with it.
             [str(BIN / "gunicorn"), app, "-c", str(PROJECT / "gunicorn.conf.py"), "-b", f"127.0.0.1:{port}",
-             "--pid", str(self.pidfile), "--access-logfile", "/dev/null"],
+             "--pid", str(self.pidfile), "--access-logfile", "/dev/null", "--max-requests", "0"],
             cwd=project, env=env, stdout=self.log, stderr=subprocess.STDOUT,
         )  # fmt: skip
         deadline = time.monotonic() + 60
@@ -337,16 +340,24 @@ def wrk(
 _TICKS = os.sysconf("SC_CLK_TCK")
 
 
-def cpu_seconds(pids: list[int]) -> float:
-    """User and system CPU time of these processes so far (those gone count nothing)."""
-    total = 0
+def cpu_seconds(pids: list[int]) -> dict[int, float]:
+    """User and system CPU time of each of these processes so far (those gone are left out)."""
+    times = {}
     for pid in pids:
         try:
             fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
         except OSError:
             continue
-        total += int(fields[11]) + int(fields[12])  # utime, stime
-    return total / _TICKS
+        times[pid] = (int(fields[11]) + int(fields[12])) / _TICKS  # utime, stime
+    return times
+
+
+def cpu_used(before: dict[int, float], after: dict[int, float]) -> float | None:
+    """CPU seconds between the two readings; None when a process went away meanwhile (its
+    time is unknown)."""
+    if before.keys() - after.keys():
+        return None
+    return sum(after[pid] - before[pid] for pid in before)
 
 
 def backend_pids(database: str) -> list[int]:
@@ -500,10 +511,10 @@ def run_endpoint(
     cpu_before = cpu_seconds(pids)
     duration = max(duration, endpoint.min_duration)
     samples = [wrk(base + path, duration=duration, **options) for _ in range(runs)]
-    cpu = cpu_seconds(pids) - cpu_before
+    cpu = cpu_used(cpu_before, cpu_seconds(pids))
     requests = sum(sample[4] for sample in samples)
     rps, p50, p99 = (statistics.median(sample[i] for sample in samples) for i in range(3))
-    cpu_ms = cpu / requests * 1000 if requests else 0.0
+    cpu_ms = cpu / requests * 1000 if requests and cpu is not None else 0.0
     return Result(endpoint.name, rps, p50, p99, sum(sample[3] for sample in samples), cpu_ms)
 
 
@@ -561,7 +572,7 @@ def measure_size(size: int, args, folder: Path, baseline: Path | None) -> SizeRe
                 f"  {endpoint.name:42} {result.rps:8.1f} req/s (p50 {result.p50_ms:6.2f} ms, p99 {result.p99_ms:6.2f} ms,"
                 f" errors {result.errors}, {result.cpu_ms:5.2f} ms CPU); floor {floor_result.rps:8.1f}"
                 f" ({floor_result.cpu_ms:5.2f} ms CPU): {_ratio(result.rps, floor_result.rps):6.1%}"
-                f" (CPU {_ratio(floor_result.cpu_ms, result.cpu_ms):6.1%})"
+                f" (CPU {_cpu_share(floor_result, result)})"
             )
             if baseline:
                 base_result = run_endpoint(
@@ -615,6 +626,15 @@ def _ratio(a: float, b: float) -> float:
     return a / b if b else 0.0
 
 
+def _cpu_share(floor: Result, result: Result) -> str:
+    """The floor's CPU per request ÷ the endpoint's; — when either is unknown."""
+    return f"{floor.cpu_ms / result.cpu_ms:.1%}" if floor.cpu_ms > 0 and result.cpu_ms > 0 else "—"
+
+
+def _cpu(result: Result) -> str:
+    return f"{result.cpu_ms:.2f}" if result.cpu_ms > 0 else "—"
+
+
 def report(sized: list[SizeResults], args, baseline_ref: str | None, load: str) -> str:
     keys = [endpoint.key for endpoint in endpoints(_DUMMY_SEEDED, "")]
     lines = [
@@ -654,14 +674,14 @@ def report(sized: list[SizeResults], args, baseline_ref: str | None, load: str) 
             floor = sizes.floors[index]
             row = (
                 f"| {result.name} | {sizes.body_bytes[index]:,} | {result.rps:.0f} | {result.p50_ms:.2f} | "
-                f"{result.p99_ms:.2f} | {result.errors} | {result.cpu_ms:.2f} | {floor.rps:.0f} | {floor.cpu_ms:.2f} | "
-                f"{_share(result, floor)} | {_ratio(floor.cpu_ms, result.cpu_ms):.1%} |"
+                f"{result.p99_ms:.2f} | {result.errors} | {_cpu(result)} | {floor.rps:.0f} | {_cpu(floor)} | "
+                f"{_share(result, floor)} | {_cpu_share(floor, result)} |"
             )
             if sizes.baseline:
                 base = sizes.baseline[index]
                 row += (
-                    f" {base.rps:.0f} | {base.cpu_ms:.2f} | {_share(base, floor)} | "
-                    f"{_ratio(floor.cpu_ms, base.cpu_ms):.1%} | {_ratio(result.rps, base.rps):.2f}× |"
+                    f" {base.rps:.0f} | {_cpu(base)} | {_share(base, floor)} | "
+                    f"{_cpu_share(floor, base)} | {_ratio(result.rps, base.rps):.2f}× |"
                 )
             lines.append(row)
     largest = next((s for s in sized if s.size == LATENCY_SIZE), None)
@@ -737,11 +757,16 @@ def targets(sized: list[SizeResults], keys: list[str], baseline_ref: str | None)
     for key, goal in FLOOR_TARGETS.items():
         index = keys.index(key)
         shares = [(s.size, _ratio(s.current[index].rps, s.floors[index].rps)) for s in sized]
-        cpu = [(s.size, _ratio(s.floors[index].cpu_ms, s.current[index].cpu_ms)) for s in sized]
+        cpu = [(s.size, s.floors[index], s.current[index]) for s in sized]
         ok = all(share >= goal for _, share in shares)
         detail = ", ".join(f"{share:.1%} at {size:,}" for size, share in shares)
-        cpu_detail = ", ".join(f"{share:.1%} at {size:,}" for size, share in cpu)
-        cpu_ok = "met" if all(share >= goal for _, share in cpu) else "not met"
+        cpu_detail = ", ".join(f"{_cpu_share(floor, result)} at {size:,}" for size, floor, result in cpu)
+        known = all(floor.cpu_ms > 0 and result.cpu_ms > 0 for _, floor, result in cpu)
+        cpu_ok = (
+            ("met" if all(floor.cpu_ms / result.cpu_ms >= goal for _, floor, result in cpu) else "not met")
+            if known
+            else "not known everywhere"
+        )
         lines.append(
             f"| {sized[0].current[index].name} ≥ {goal:.0%} of its floor | {verdict(ok)} in req/s: {detail} "
             f"(CPU share: {cpu_detail}, {cpu_ok}) |"

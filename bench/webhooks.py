@@ -161,9 +161,7 @@ def measure(args, env: dict) -> dict:
         results["throughput"] = {}
         for count in (1, 2):
             receiver.received.clear()
-            workers = [
-                subprocess.Popen(WORKER, cwd=PROJECT, env=env) for _ in range(count)
-            ]
+            workers = [subprocess.Popen(WORKER, cwd=PROJECT, env=env) for _ in range(count)]
             try:
                 time.sleep(3)  # started and polling
                 _, committed = bulk_change()
