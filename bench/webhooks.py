@@ -86,6 +86,7 @@ def main() -> None:
 def measure(args, env: dict) -> dict:
     from django.db import transaction
     from django.utils import timezone
+    from django_tasks_db.models import DBTaskResult
 
     from agents_app.models import VoiceAgent
     from kalem_site.accounts.models import Account
@@ -95,8 +96,6 @@ def measure(args, env: dict) -> dict:
     from numbers_app.models import NumberEvent, PhoneNumber
     from tests.webhooks_app.receiver import Receiver
     from webhooks_app import services
-    from django_tasks_db.models import DBTaskResult
-
     from webhooks_app.models import NumberSnapshot, WebhookAttempt, WebhookMessage, WebhookOutbox
 
     actor = Actor.for_command("bench")

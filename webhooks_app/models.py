@@ -100,7 +100,7 @@ class WebhookMessage(models.Model):
     # written without it, and its body is built from the event and the NumberSnapshot when
     # a worker first claims it (outbox.fill_payloads): that keeps the change's transaction
     # lean, one INSERT … SELECT per batch of events.
-    payload = models.TextField(null=True, blank=True)
+    payload = models.TextField(null=True, blank=True)  # noqa: DJ001 (null: not built yet)
     status = models.CharField(max_length=9, choices=Status.choices, default=Status.PENDING)
     # Attempts in all, and in the current series (a resend starts a new one).
     attempts = models.PositiveIntegerField(default=0)
@@ -180,11 +180,11 @@ class NumberSnapshot(models.Model):
     provider = models.TextField()
     status = models.TextField()
     voice_agent_id = models.BigIntegerField(null=True)
-    voice_agent_name = models.TextField(null=True)
+    voice_agent_name = models.TextField(null=True)  # noqa: DJ001 (null: none assigned, as in the Number object)
     text_agent_id = models.BigIntegerField(null=True)
-    text_agent_name = models.TextField(null=True)
+    text_agent_name = models.TextField(null=True)  # noqa: DJ001 (null: none assigned, as in the Number object)
     trunk_id = models.BigIntegerField(null=True)
-    trunk_name = models.TextField(null=True)
+    trunk_name = models.TextField(null=True)  # noqa: DJ001 (null: none assigned, as in the Number object)
     created_at = models.DateTimeField()
     updated_at = models.DateTimeField()
 

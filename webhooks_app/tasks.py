@@ -2,7 +2,6 @@
 
 from django_tasks import task
 
-
 # Messages claimed per round of a delivery run.
 BATCH = 50
 

@@ -24,7 +24,10 @@ def bodies() -> list[dict]:
         pass
     messages = list(WebhookMessage.objects.order_by("event_id"))
     outbox.fill_payloads(messages)
-    return [orjson.loads(payload) for payload in WebhookMessage.objects.order_by("event_id").values_list("payload", flat=True)]
+    return [
+        orjson.loads(payload)
+        for payload in WebhookMessage.objects.order_by("event_id").values_list("payload", flat=True)
+    ]
 
 
 def test_the_transaction_writes_no_body_and_the_first_claim_builds_it_once(account, make_number, insecure):
