@@ -4,6 +4,8 @@ from django.shortcuts import redirect
 from django.templatetags.static import static
 from django.urls import include, path
 
+from kalem_site.accounts.views import account_settings
+
 urlpatterns = [
     path("api/", include("kalem_site.api.urls")),
     path("admin/", admin.site.urls),
@@ -11,6 +13,7 @@ urlpatterns = [
     path("favicon.ico", lambda request: redirect(static("favicon.svg"))),
     path("login/", auth_views.LoginView.as_view(redirect_authenticated_user=True), name="login"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("settings/account/", account_settings, name="account_settings"),
     path("settings/tokens/", include("kalem_site.accounts.urls")),
     path("", include("numbers_app.urls")),
     path("", include("agents_app.urls")),

@@ -103,17 +103,6 @@ class SipTrunkAdminForm(TrunkFieldsForm):
     class Meta(TrunkFieldsForm.Meta):
         fields = ["account", *TrunkFieldsForm.Meta.fields]
 
-    def _post_clean(self):
-        # A typed password is set (encrypted) on the instance so that the trunk's rules see
-        # it; an empty one leaves the stored password as it is.
-        if self.cleaned_data.get("password"):
-            try:
-                self.instance.password = self.cleaned_data["password"]
-            except ValidationError as error:
-                self.add_error(None, error)
-        # The admin validates on the form, as admin forms do; the service validates again.
-        super()._post_clean()
-
 
 @admin.register(SipTrunk)
 class SipTrunkAdmin(admin.ModelAdmin):

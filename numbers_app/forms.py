@@ -5,11 +5,13 @@ from django import forms
 from django.conf import settings
 from django.template.defaultfilters import filesizeformat
 
+from kalem_site.accounts.countries import country_name
 from kalem_site.accounts.models import Account
 from kalem_site.ids import id_in_range
 from kalem_site.ordering import naturally_sorted
 
 from .models import ASSIGNMENTS, PhoneNumber
+from .phone import parse_pasted_number
 from .trunk_form import TrunkFieldsForm
 
 PER_PAGE_CHOICES = (15, 50, 100)
@@ -63,6 +65,7 @@ class AssignmentForm(forms.Form):
 
     def __init__(self, *args, account: Account, **kwargs):
         super().__init__(*args, **kwargs)
+        self.account = account
         for name, model in ASSIGNMENTS.items():
             self.fields[name] = field = AccountChoiceField(model, label=model.kind_title)
             field.queryset = model.objects.for_account(account).order_by("name")
@@ -72,16 +75,31 @@ class AssignmentForm(forms.Form):
         return [self[name] for name in ASSIGNMENTS]
 
 
+class PastedNumberField(forms.CharField):
+    """A phone number as people type or paste it, cleaned to E.164 by the form (it needs the
+    account's default country for national numbers)."""
+
+    # No max_length: an overlong value gets the E.164 message, as in the API.
+    def __init__(self, **kwargs):
+        attrs = {"placeholder": "+1 415 555 0142", "autocomplete": "off", "inputmode": "tel", "maxlength": "40"}
+        super().__init__(strip=True, widget=forms.TextInput(attrs=attrs), **kwargs)
+
+
 class NumberCreateForm(AssignmentForm):
-    # No max_length: an overlong value gets the service's E.164 message, as in the API.
-    number = forms.CharField(
-        strip=True,
-        widget=forms.TextInput(attrs={"placeholder": "+15551234567", "autocomplete": "off", "maxlength": "32"}),
-        help_text="E.164: a plus, the country code, then the subscriber digits.",
-    )
+    number = PastedNumberField()
     provider = forms.ChoiceField(choices=PhoneNumber.Provider.choices, initial=PhoneNumber.Provider.MANUAL)
 
     field_order = ["number", "provider"]
+
+    def __init__(self, *args, account: Account, **kwargs):
+        super().__init__(*args, account=account, **kwargs)
+        self.fields["number"].help_text = (
+            f"With its country code (+44 20 7946 0000), or as a number of {country_name(account.default_country)} "
+            f"(the account's default country). Spaces, dashes, dots and parentheses are fine."
+        )
+
+    def clean_number(self) -> str:
+        return parse_pasted_number(self.cleaned_data["number"], self.account.default_country)
 
 
 class NumberUpdateForm(AssignmentForm):
@@ -89,6 +107,11 @@ class NumberUpdateForm(AssignmentForm):
     provider = forms.ChoiceField(choices=PhoneNumber.Provider.choices)
 
     field_order = ["status", "provider"]
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        # Find and fix: a number found by its search opens here, ready to change its agent.
+        self.fields["voice_agent"].widget.attrs["autofocus"] = True
 
 
 class BulkActionForm(AssignmentForm):
@@ -111,10 +134,6 @@ class BulkActionForm(AssignmentForm):
 
 
 class TrunkForm(TrunkFieldsForm):
-    def _post_clean(self):
-        # Validation happens in the service (trunk_create / trunk_update), not on save.
-        pass
-
     def changes(self) -> dict:
         """The fields to hand to the service; an empty password keeps the current one."""
         data = dict(self.cleaned_data)

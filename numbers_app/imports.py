@@ -12,7 +12,6 @@ skipped and reported. Used by the dashboard's import page and the `importnumbers
 
 import csv
 import io
-from collections import defaultdict
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 
@@ -155,15 +154,6 @@ def decode(data: bytes) -> str:
 # Planning
 
 
-@dataclass(frozen=True)
-class Ambiguous:
-    """A name that several of the account's trunks share (trunk names need not be unique):
-    it stands for the number's current trunk if that is one of them, else it is an error."""
-
-    value: str
-    candidates: tuple
-
-
 class Assignments:
     """The account's agents and trunks, found by name (exactly as written) or, failing
     that, by id: read once per import, not once per row.
@@ -175,27 +165,23 @@ class Assignments:
     def __init__(self, account: Account, *, lock: bool = False):
         self.by_field = {}
         for name, model in ASSIGNMENTS.items():
-            by_name = defaultdict(list)
             queryset = model.objects.for_account(account)
             if lock and connection.features.has_select_for_update:
                 sql, params = queryset.query.sql_with_params()
                 queryset = model.objects.raw(f"{sql} FOR KEY SHARE", params)
             objects = list(queryset)
-            for obj in objects:
-                by_name[obj.name].append(obj)
-            self.by_field[name] = (dict(by_name), {str(obj.pk): obj for obj in objects}, model)
+            # Names are unique per account and kind (the models' constraints), so a name is
+            # one agent or trunk.
+            by_name = {obj.name: obj for obj in objects}
+            self.by_field[name] = (by_name, {str(obj.pk): obj for obj in objects}, model)
 
     def find(self, field_name: str, value: str):
-        """The agent or trunk a cell names (an Ambiguous when several share its name); None
-        for an empty cell (unassigned)."""
+        """The agent or trunk a cell names; None for an empty cell (unassigned)."""
         value = value.strip()
         if not value:
             return None
         by_name, by_id, model = self.by_field[field_name]
-        named = by_name.get(value, [])
-        if len(named) > 1:
-            return Ambiguous(value, tuple(named))
-        found = named[0] if named else by_id.get(value.lstrip("#"))
+        found = by_name.get(value) or by_id.get(value.lstrip("#"))
         if found is None:
             raise ValidationError(f"{model.kind_title} “{_quoted(value)}” does not exist (give its name or id).")
         return found
@@ -280,10 +266,6 @@ def plan_batch(
             continue
         line, number, values = next(planned)
         current = existing.get(number)
-        ambiguous = _resolve_ambiguous(values, current)
-        if ambiguous:
-            results[index] = RowResult(line, number, ImportJobRow.Outcome.ERROR, ambiguous)
-            continue
         if current is None:
             values = {
                 "provider": PhoneNumber.Provider.MANUAL,
@@ -313,25 +295,6 @@ def plan_batch(
             else:
                 results[index] = RowResult(line, number, ImportJobRow.Outcome.UNCHANGED, existing=current)
     return results
-
-
-def _resolve_ambiguous(values: dict, current: PhoneNumber | None) -> str:
-    """Replace each Ambiguous value by the number's current trunk when that is one of the
-    trunks so named (an exported file then imports back unchanged); otherwise the error."""
-    errors = []
-    for name, value in values.items():
-        if not isinstance(value, Ambiguous):
-            continue
-        current_id = getattr(current, f"{name}_id", None)
-        match = [candidate for candidate in value.candidates if candidate.pk == current_id]
-        if match:
-            values[name] = match[0]
-        else:
-            ids = ", ".join(str(candidate.pk) for candidate in value.candidates)
-            errors.append(
-                f"{name}: {len(value.candidates)} are named “{_quoted(value.value)}” (ids {ids}); give the id."
-            )
-    return " ".join(errors)
 
 
 def _current(number: PhoneNumber, name: str, assignments: Assignments):

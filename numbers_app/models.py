@@ -66,6 +66,8 @@ class SipTrunk(models.Model):
         ordering = ["id"]
         verbose_name = "SIP trunk"
         constraints = [
+            # The CSV import and export name trunks, as they name agents: a name is one trunk.
+            models.UniqueConstraint(fields=["account", "name"], name="siptrunk_name_unique_per_account"),
             models.CheckConstraint(condition=~Q(name=""), name="siptrunk_name_not_empty"),
             models.CheckConstraint(condition=Q(direction__in=["inbound", "outbound"]), name="siptrunk_direction_valid"),
             models.CheckConstraint(condition=Q(auth_type__in=["ip", "digest"]), name="siptrunk_auth_type_valid"),

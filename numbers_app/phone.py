@@ -3,6 +3,7 @@
 import functools
 import re
 
+import phonenumbers
 from django.core.exceptions import ValidationError
 from phonenumber_field.phonenumber import PhoneNumber
 from phonenumbers import NumberParseException, is_possible_number
@@ -69,3 +70,78 @@ def search_digits(value: str) -> str:
             code="invalid",
         )
     return re.sub(r"[^0-9]", "", value)
+
+
+# What people paste around a number besides ASCII punctuation: no-break and thin spaces,
+# Unicode hyphens and dashes (web pages and word processors put them there), and the
+# invisible direction marks that copying from some apps adds.
+_PASTED_LOOKALIKES = str.maketrans(
+    {
+        **dict.fromkeys(["\u00a0", "\u2007", "\u2009", "\u202f", "\u3000"], " "),
+        **dict.fromkeys(["\u2010", "\u2011", "\u2012", "\u2013", "\u2014", "\u2212", "\ufe63", "\uff0d"], "-"),
+        **dict.fromkeys(["\u200b", "\u200e", "\u200f", "\u202a", "\u202c", "\u2060", "\ufeff"], None),
+    }
+)
+# A pasted number once tidied: `tel:` (a link's address) or not, an optional `+`, then
+# digits and what people write between them.
+_PASTED_RE = re.compile(r"^(?:tel:)?\s*\+?[0-9 \-.()/]*[0-9][0-9 \-.()/]*$", re.IGNORECASE)
+
+
+def tidy_pasted(value: str) -> str:
+    """`value` with the look-alike spaces and dashes of pasted text made plain ASCII and the
+    invisible marks dropped; surrounding whitespace stripped."""
+    return value.translate(_PASTED_LOOKALIKES).strip()
+
+
+def parse_pasted_number(value: object, default_country: str) -> str:
+    """A number as people paste it into the dashboard, as E.164: international with or
+    without punctuation (`+1 (415) 555-0142`, `00 44 20 7946 0000`, `tel:+14155550142`), or
+    national (`415-555-0142`, `020 7946 0000`), read as a number of `default_country`
+    (an ISO 3166 code: the account's default country). The API stays strict (parse_e164).
+
+    Raises ValidationError with a message that says what was expected."""
+    if not isinstance(value, str):
+        raise ValidationError(E164_MESSAGE, code="invalid")
+    value = tidy_pasted(value)
+    if not _PASTED_RE.fullmatch(value):
+        raise ValidationError(
+            "Enter a phone number: digits, with +, spaces, dashes, dots or parentheses if you like "
+            "(+1 (415) 555-0142, or a national number such as 415-555-0142).",
+            code="invalid",
+        )
+    value = re.sub(r"^tel:", "", value, flags=re.IGNORECASE).strip()
+    if value.startswith("00"):
+        value = "+" + value[2:]  # the international prefix of most countries, as the CSV import takes it
+    try:
+        parsed = phonenumbers.parse(value, None if value.startswith("+") else default_country)
+    except NumberParseException:
+        raise ValidationError(
+            f"Enter the number with its country code (+…), or as a national number of {default_country}.",
+            code="invalid",
+        ) from None
+    if not value.startswith("+") and (
+        phonenumbers.is_possible_number_with_reason(parsed) == phonenumbers.ValidationResult.IS_POSSIBLE_LOCAL_ONLY
+    ):
+        # `555-0142` in the US: dialable locally, but which area's is not said.
+        raise ValidationError(f"{value} is only a local number; give it with its area code.", code="local_only")
+    e164 = phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164)
+    if not _E164_RE.fullmatch(e164):
+        raise ValidationError(E164_MESSAGE, code="invalid")
+    return _possible_or_error(e164)
+
+
+def pasted_search(value: str, default_country: str) -> str:
+    """What the dashboard's number search searches for, given what was typed or pasted.
+
+    Digits are searched as typed (`555 01` finds every number containing 55501), as the API
+    searches them. A whole national number whose digits are not in its international form —
+    `020 7946 0000` with its trunk prefix 0, in an account whose default country is GB — is
+    searched as that number's E.164 instead, so that it finds the number. Look-alike spaces
+    and dashes of pasted text count as the plain ones."""
+    tidied = tidy_pasted(value)
+    try:
+        e164 = parse_pasted_number(tidied, default_country)
+    except ValidationError:
+        return tidied
+    typed_digits = re.sub(r"[^0-9]", "", tidied)
+    return tidied if typed_digits in e164 else e164

@@ -389,6 +389,36 @@ def _validate_trunk(trunk: SipTrunk) -> None:
     trunk.full_clean(exclude=["account"], validate_unique=False, validate_constraints=False)
 
 
+DUPLICATE_TRUNK_NAME_MESSAGE = f"A {SipTrunk.kind_label} with this name already exists."
+
+
+def trunk_name_taken(*, account_id: int, name: str, trunk_id: int | None = None) -> bool:
+    """Whether another trunk of the account has this name (for forms to say so with their
+    other errors; the database's unique constraint is the rule)."""
+    return SipTrunk.objects.filter(account_id=account_id, name=name.strip()).exclude(pk=trunk_id).exists()
+
+
+def _check_trunk_name(trunk: SipTrunk) -> None:
+    if trunk_name_taken(account_id=trunk.account_id, name=trunk.name, trunk_id=trunk.pk):
+        raise ValidationError({"name": DUPLICATE_TRUNK_NAME_MESSAGE})
+
+
+def _save_trunk(trunk: SipTrunk, changed: list[str] | None = None) -> None:
+    """Save a new trunk, or the `changed` fields of an existing one. The per-account unique
+    name rule is the database's, so that two concurrent writers cannot both win: the loser's
+    IntegrityError becomes the same field error as _check_trunk_name()'s, as for agents."""
+    try:
+        with transaction.atomic():
+            if changed is None:
+                trunk.save()
+            else:
+                save_changed_fields(trunk, changed)
+    except IntegrityError:
+        if trunk_name_taken(account_id=trunk.account_id, name=trunk.name, trunk_id=trunk.pk):
+            raise ValidationError({"name": DUPLICATE_TRUNK_NAME_MESSAGE}) from None
+        raise
+
+
 @transaction.atomic
 def trunk_create(*, account: Account, **fields) -> SipTrunk:
     unknown = set(fields) - set(TRUNK_FIELDS)
@@ -396,7 +426,8 @@ def trunk_create(*, account: Account, **fields) -> SipTrunk:
         raise TypeError(f"trunk_create() got unexpected fields: {sorted(unknown)}")
     trunk = SipTrunk(account=account, **fields)
     _validate_trunk(trunk)
-    trunk.save()
+    _check_trunk_name(trunk)
+    _save_trunk(trunk)
     return trunk
 
 
@@ -416,9 +447,11 @@ def trunk_update(*, actor: Actor, trunk: SipTrunk, **changes) -> SipTrunk:
     for field, value in changes.items():
         setattr(trunk, field, value)
     _validate_trunk(trunk)
-    if "name" in changes and trunk.name != before["name"]:
+    changed = [field for field in changes if getattr(trunk, field) != before[field]]
+    if "name" in changed:
+        _check_trunk_name(trunk)  # before the rename is recorded on the numbers' timelines
         numbers_record_rename(actor=actor, assignee=trunk)
-    save_changed_fields(trunk, [field for field in changes if getattr(trunk, field) != before[field]])
+    _save_trunk(trunk, changed)
     return trunk
 
 

@@ -1,13 +1,25 @@
+from django import forms
 from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 
+from .countries import DefaultCountryField
 from .models import Account, ApiToken, TwilioCredentials, User
 from .services import token_revoke
 
 
+class AccountAdminForm(forms.ModelForm):
+    default_country = DefaultCountryField(initial="US")
+
+    class Meta:
+        model = Account
+        fields = ["name", "default_country"]
+
+
 @admin.register(Account)
 class AccountAdmin(admin.ModelAdmin):
-    list_display = ["name", "created_at"]
+    form = AccountAdminForm
+    list_display = ["name", "default_country", "created_at"]
+    list_filter = ["default_country"]
     search_fields = ["name"]
 
 

@@ -10,6 +10,7 @@ from django.db import models
 from django.db.models.functions import Lower
 from django.utils import timezone
 
+from .countries import validate_phone_country
 from .crypto import decrypt
 
 
@@ -17,6 +18,14 @@ class Account(models.Model):
     """A customer of the service. Every number, agent, trunk and token belongs to one."""
 
     name = models.CharField(max_length=100)
+    # The country a number typed or pasted in the dashboard without its country code is read
+    # in (`415-555-0142` is +14155550142 with US). The API always takes E.164.
+    default_country = models.CharField(
+        max_length=2,
+        default="US",
+        validators=[validate_phone_country],
+        help_text="Numbers typed in the dashboard without a country code (415-555-0142) are numbers of this country.",
+    )
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -25,6 +34,10 @@ class Account(models.Model):
             # `createtoken --account NAME` finds or creates accounts by name, so names are unique
             # regardless of case.
             models.UniqueConstraint(Lower("name"), name="account_name_unique_ci"),
+            # A region code as phonenumbers takes it: two capital letters.
+            models.CheckConstraint(
+                condition=models.Q(default_country__regex=r"^[A-Z]{2}$"), name="account_default_country_code"
+            ),
         ]
 
     def __str__(self) -> str:

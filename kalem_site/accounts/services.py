@@ -22,6 +22,16 @@ def account_get_or_create(*, name: str) -> Account:
         return Account.objects.get(name__iexact=name)
 
 
+@transaction.atomic
+def account_update_settings(*, account: Account, default_country: str) -> Account:
+    """Change the account's settings: the country that national numbers typed in the
+    dashboard are read in (an ISO 3166 code whose numbering plan is known)."""
+    account.default_country = (default_country or "").strip().upper()
+    account.full_clean(exclude=["name", "created_at"], validate_unique=False, validate_constraints=False)
+    account.save(update_fields=["default_country"])
+    return account
+
+
 @dataclass(frozen=True)
 class IssuedToken:
     """A freshly created token with its plaintext, which exists only in this object."""

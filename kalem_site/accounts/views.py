@@ -1,20 +1,42 @@
-"""Account settings pages: the account's API tokens; the sign-in lockout page."""
+"""Account settings pages: the account's settings and its API tokens; the sign-in lockout page."""
 
 import secrets
 
 from django.conf import settings
 from django.contrib import messages
+from django.core.exceptions import ValidationError
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
-from kalem_site.web import account_required, get_for_account_or_404
+from kalem_site.web import account_required, apply_service_errors, get_for_account_or_404
 
-from .forms import TokenCreateForm
+from .countries import country_name
+from .forms import AccountSettingsForm, TokenCreateForm
 from .models import ApiToken
-from .services import token_create, token_expiry_in_days, token_revoke
+from .services import account_update_settings, token_create, token_expiry_in_days, token_revoke
 
 # The ids of the create forms that already made their token, per session (the last few).
 _USED_SUBMISSIONS = "token_form_used_submissions"
+
+
+@account_required
+def account_settings(request):
+    """The account's settings: its default country, in which national numbers typed in the
+    dashboard are read."""
+    account = request.user.account
+    form = AccountSettingsForm(request.POST or None, instance=account)
+    if request.method == "POST" and form.is_valid():
+        try:
+            account_update_settings(account=account, **form.cleaned_data)
+        except ValidationError as error:
+            apply_service_errors(form, error)
+        else:
+            messages.success(
+                request,
+                f"Settings saved: numbers without a country code are read as numbers of {country_name(account.default_country)}.",
+            )
+            return redirect("account_settings")
+    return render(request, "accounts/account_settings.html", {"form": form, "account": account})
 
 
 @account_required

@@ -1,6 +1,8 @@
 """Dashboard pages for numbers: the list, its export and bulk actions, add, detail, delete,
 activate/deactivate. Every write goes through numbers_app.services."""
 
+from types import SimpleNamespace
+
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.http import Http404
@@ -25,6 +27,7 @@ from .. import services
 from ..filters import ROUTABLE_CHOICES, NumberFilter
 from ..forms import BulkActionForm, NumberCreateForm, NumberUpdateForm, PerPageForm
 from ..models import ASSIGNMENTS, NumberEvent, PhoneNumber
+from ..phone import pasted_search
 from ..selectors import number_csv_rows, number_routing
 from ..tally import FACET_COLUMNS, number_facet_counts, number_total
 from .listing import CountedPaginator, facet, requested_per_page, shorten_facet
@@ -32,18 +35,51 @@ from .listing import CountedPaginator, facet, requested_per_page, shorten_facet
 # How many of its latest events a number's page shows; the Activity page has the rest.
 TIMELINE_LENGTH = 10
 
+# The marker the search forms send (`?search=…&jump=1`): a search of exactly one number opens
+# that number's page. A link to the list (a bookmark, a facet) has no marker and lists it.
+JUMP = "jump"
+
+
+def _list_params(request):
+    """The list's filters as the dashboard reads them: the search as typed or pasted, a whole
+    national number read in the account's default country (phone.pasted_search)."""
+    params = request.GET.copy()
+    if params.get("search"):
+        params["search"] = pasted_search(params["search"], request.user.account.default_country)
+    return params
+
+
+def _jump(request, numbers):
+    """Where a search sent from a search form goes: the number's page when exactly one
+    matches, else the list of them, at its own address (without the marker)."""
+    found = list(numbers.values_list("pk", flat=True)[:2])
+    if len(found) == 1:
+        return redirect("numbers:detail", pk=found[0])
+    params = request.GET.copy()
+    params.pop(JUMP)
+    return redirect(f"{reverse('numbers:list')}?{params.urlencode()}" if params else reverse("numbers:list"))
+
 
 @account_required
 def number_list(request):
     account = request.user.account
-    filterset = NumberFilter(
-        request.GET, queryset=PhoneNumber.objects.for_account(account).with_assignments().order_by("id")
-    )
-    total = number_total(account=account, filters=filterset.valid_values(), numbers=filterset.qs)
+    query = _list_params(request)
+    filterset = NumberFilter(query, queryset=PhoneNumber.objects.for_account(account).with_assignments().order_by("id"))
+    valid = filterset.valid_values()
+    # An invalid search (letters, too long) is kept: it matches nothing, and the page says
+    # why. Other invalid filters (only a hand-edited address has them) are shown and ignored.
+    search_error = filterset.errors.get("search")
+    numbers = PhoneNumber.objects.none() if search_error else filterset.qs
+    if request.GET.get(JUMP):
+        return _jump(request, numbers)
+    total = 0 if search_error else number_total(account=account, filters=valid, numbers=numbers)
     per_page = requested_per_page(request)
-    page = CountedPaginator(filterset.qs, per_page, count=total).get_page(request.GET.get("page"))
+    page = CountedPaginator(numbers, per_page, count=total).get_page(request.GET.get("page"))
 
-    counts = number_facet_counts(account=account, params=request.GET.dict())
+    if search_error:
+        counts = {param: {} for param in (*FACET_COLUMNS, "routable")}
+    else:
+        counts = number_facet_counts(account=account, params=query.dict())
     # The account's agents and trunks, read once for both the sidebar and the bulk form.
     assignees = {name: naturally_sorted(model.objects.for_account(account)) for name, model in ASSIGNMENTS.items()}
     params = request.GET
@@ -68,6 +104,11 @@ def number_list(request):
             "per_page_form": PerPageForm(initial={"per_page": per_page}),
             "bulk_form": bulk_form,
             "is_filtered": any(params.get(param) for param in (*FACET_COLUMNS, "routable", "search")),
+            "search_error": search_error,
+            # What filter_errors.html lists as ignored: the search is not among them.
+            "ignored_filters": SimpleNamespace(
+                errors={name: errors for name, errors in filterset.errors.items() if name != "search"}
+            ),
         },
     )
 
