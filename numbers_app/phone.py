@@ -8,6 +8,8 @@ from django.core.exceptions import ValidationError
 from phonenumber_field.phonenumber import PhoneNumber
 from phonenumbers import NumberParseException, is_possible_number
 
+from kalem_site.accounts.countries import country_name
+
 # A plus, a country code that does not start with 0, at most 15 digits in all.
 E164_REGEX = r"^\+[1-9][0-9]{1,14}$"
 _E164_RE = re.compile(E164_REGEX)
@@ -82,6 +84,11 @@ _PASTED_LOOKALIKES = str.maketrans(
         **dict.fromkeys(["\u200b", "\u200e", "\u200f", "\u202a", "\u202c", "\u2060", "\ufeff"], None),
     }
 )
+TOO_LONG_MESSAGE = "A phone number has at most 15 digits, its country code included."
+PASTED_MESSAGE = (
+    "Enter a phone number: digits, with +, spaces, dashes, dots or parentheses if you like "
+    "(+1 (415) 555-0142, or a national number such as 415-555-0142)."
+)
 # A pasted number once tidied: `tel:` (a link's address) or not, an optional `+`, then
 # digits and what people write between them.
 _PASTED_RE = re.compile(r"^(?:tel:)?\s*\+?[0-9 \-.()/]*[0-9][0-9 \-.()/]*$", re.IGNORECASE)
@@ -104,30 +111,37 @@ def parse_pasted_number(value: object, default_country: str) -> str:
         raise ValidationError(E164_MESSAGE, code="invalid")
     value = tidy_pasted(value)
     if not _PASTED_RE.fullmatch(value):
-        raise ValidationError(
-            "Enter a phone number: digits, with +, spaces, dashes, dots or parentheses if you like "
-            "(+1 (415) 555-0142, or a national number such as 415-555-0142).",
-            code="invalid",
-        )
+        raise ValidationError(PASTED_MESSAGE, code="invalid")
     value = re.sub(r"^tel:", "", value, flags=re.IGNORECASE).strip()
     if value.startswith("00"):
         value = "+" + value[2:]  # the international prefix of most countries, as the CSV import takes it
+    international = value.startswith("+")
     try:
-        parsed = phonenumbers.parse(value, None if value.startswith("+") else default_country)
-    except NumberParseException:
-        raise ValidationError(
-            f"Enter the number with its country code (+…), or as a national number of {default_country}.",
-            code="invalid",
-        ) from None
-    if not value.startswith("+") and (
+        parsed = phonenumbers.parse(value, None if international else default_country)
+    except NumberParseException as error:
+        if error.error_type == NumberParseException.TOO_LONG:
+            message = TOO_LONG_MESSAGE
+        elif international:
+            message = f"{value} does not start with a country code (+1 415 555 0142, +44 20 7946 0000)."
+        else:
+            message = f"Enter the number with its country code (+…), or as a number of {country_name(default_country)}."
+        raise ValidationError(message, code="invalid") from None
+    if not international and (
         phonenumbers.is_possible_number_with_reason(parsed) == phonenumbers.ValidationResult.IS_POSSIBLE_LOCAL_ONLY
     ):
         # `555-0142` in the US: dialable locally, but which area's is not said.
         raise ValidationError(f"{value} is only a local number; give it with its area code.", code="local_only")
     e164 = phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164)
     if not _E164_RE.fullmatch(e164):
-        raise ValidationError(E164_MESSAGE, code="invalid")
-    return _possible_or_error(e164)
+        raise ValidationError(TOO_LONG_MESSAGE, code="invalid")
+    if international:
+        return _possible_or_error(e164)
+    try:
+        return _possible_or_error(e164)
+    except ValidationError:
+        raise ValidationError(
+            f"{value} is not a possible phone number of {country_name(default_country)}.", code="impossible"
+        ) from None
 
 
 def pasted_search(value: str, default_country: str) -> str:

@@ -30,20 +30,15 @@ def rename_duplicates(apps, schema_editor):
     NumberEvent = apps.get_model("numbers_app", "NumberEvent")
     db = schema_editor.connection.alias
 
-    duplicated = (
-        SipTrunk.objects.using(db)
-        .values("account_id", "name")
-        .annotate(n=models.Count("id"))
-        .filter(n__gt=1)
-        .values_list("account_id", flat=True)
-        .distinct()
-    )
+    # Trunks are few (a handful per account): read them all, grouped by account and name.
+    trunks = defaultdict(list)
+    for trunk in SipTrunk.objects.using(db).order_by("account_id", "id"):
+        trunks[trunk.account_id].append(trunk)
     now = timezone.now()
-    for account_id in list(duplicated):
-        trunks = list(SipTrunk.objects.using(db).filter(account_id=account_id).order_by("id"))
-        taken = {trunk.name for trunk in trunks}
+    for account_id, account_trunks in trunks.items():
+        taken = {trunk.name for trunk in account_trunks}
         by_name = defaultdict(list)
-        for trunk in trunks:
+        for trunk in account_trunks:
             by_name[trunk.name].append(trunk)
         for name, same in by_name.items():
             n = 1

@@ -5,7 +5,7 @@ import pytest
 from django.test import Client
 
 from numbers_app.models import PhoneNumber
-from tests.contract import E164_MESSAGE
+from numbers_app.phone import PASTED_MESSAGE, TOO_LONG_MESSAGE
 from tests.helpers import assert_login_redirect, field_errors, flashes, html
 
 URL = "/numbers/add/"
@@ -77,25 +77,27 @@ def test_a_teammate_adds_to_the_shared_account(client, teammate, account):
 
 
 @pytest.mark.parametrize(
-    "value",
+    "value, message",
     [
-        "15551234567",
-        "+1555abc4567",
-        "+1234567890123456",
-        "+1 555 123 4567",
-        "+1-555-123-4567",
-        "+05551234567",
-        "+",
-        "++15551234567",
-        "+１５５５１２３４５６７",
-        "+1" + "5" * 40,
+        ("+1555abc4567", PASTED_MESSAGE),
+        ("+", PASTED_MESSAGE),
+        ("++15551234567", PASTED_MESSAGE),
+        ("+１５５５１２３４５６７", PASTED_MESSAGE),
+        ("415 555 0142 ext 5", PASTED_MESSAGE),
+        ("+1234567890123456", TOO_LONG_MESSAGE),
+        ("+1" + "5" * 40, TOO_LONG_MESSAGE),
+        ("+05551234567", "+05551234567 does not start with a country code (+1 415 555 0142, +44 20 7946 0000)."),
+        ("555-0142", "555-0142 is only a local number; give it with its area code."),
+        ("12", "12 is not a possible phone number of United States of America."),
     ],
 )
-def test_a_number_not_in_e164_format_gets_the_api_message_next_to_the_field(owner_client, account, value):
+def test_what_is_not_a_phone_number_gets_a_message_next_to_the_field(owner_client, account, value, message):
+    """The dashboard takes numbers as people paste them (tests/dashboard/test_pasted_numbers.py);
+    what is not a number at all says what it takes."""
     response = owner_client.post(URL, {"number": value, "provider": "manual"})
 
     assert response.status_code == 200
-    assert field_errors(response, "number") == [E164_MESSAGE]
+    assert field_errors(response, "number") == [message]
     assert flashes(response) == []
     assert not PhoneNumber.objects.exists()
 

@@ -350,8 +350,6 @@ def test_the_search_form_keeps_the_filters_in_hidden_fields(client, owner, catal
         ("text_agent_id=-1", "text_agent_id"),
         ("trunk_id=0", "trunk_id"),
         ("trunk_id=1.5", "trunk_id"),
-        ("search=abc", "search"),
-        ("search=" + "5" * 33, "search"),
     ],
 )
 def test_an_invalid_filter_is_reported_and_ignored(client, owner, catalog, query, field):
@@ -365,6 +363,35 @@ def test_an_invalid_filter_is_reported_and_ignored(client, owner, catalog, query
     assert f"<code>{field}</code>" in body
     assert field in response.context["filterset"].errors
     assert len(listed(response)) == 5
+
+
+@pytest.mark.parametrize(
+    "search, why",
+    [
+        ("abc", "Search by digits; only +, spaces, dashes, dots and parentheses may surround them."),
+        ("415 abc", "Search by digits; only +, spaces, dashes, dots and parentheses may surround them."),
+        ("5" * 33, "Search with at most 32 characters."),
+    ],
+)
+def test_a_search_that_is_not_digits_is_kept_and_says_why_it_matches_nothing(client, owner, catalog, search, why):
+    """Not dropped (which would list every number as if it matched): nothing matches, the
+    search box keeps it, the page says why, and the sidebar counts match the empty list."""
+    client.force_login(owner)
+
+    response = client.get("/numbers/", {"search": search, "status": "active"})
+
+    assert response.status_code == 200
+    assert listed(response) == []
+    assert response.context["page"].paginator.count == 0
+    body = html(response)
+    assert f"Nothing matches the search “{search}”: {why}" in body
+    assert f'value="{search}"' in body
+    assert 'aria-invalid="true"' in body
+    assert "Some filters were ignored" not in body
+    assert set(facet(response, "status").values()) == {0}
+    assert set(facet(response, "trunk_id").values()) == {0}
+    # The other filters stay too.
+    assert '<input type="hidden" name="status" value="active">' in body
 
 
 def test_an_invalid_filter_does_not_drop_the_valid_ones(client, owner, catalog):
