@@ -102,7 +102,14 @@ def test_the_admin_says_so_on_add_and_on_change(staff_client, account, other_acc
 
     added = staff_client.post(
         "/admin/numbers_app/siptrunk/add/",
-        {"account": str(account.pk), **INBOUND_IP, "port": "5060", "username": "", "password": "", "outbound_server": ""},
+        {
+            "account": str(account.pk),
+            **INBOUND_IP,
+            "port": "5060",
+            "username": "",
+            "password": "",
+            "outbound_server": "",
+        },
     )
     changed = staff_client.post(
         f"/admin/numbers_app/siptrunk/{other.pk}/change/", trunk_form_data(other, name="Primary Trunk")
