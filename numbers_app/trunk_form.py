@@ -47,7 +47,9 @@ class TrunkFieldsForm(forms.ModelForm):
         # while the form has errors).
         super().__init__(*args, instance=copy.copy(instance) if instance is not None else None, **kwargs)
         for name, placeholder in SELECT_PLACEHOLDERS.items():
-            field = self.fields[name]
+            field = self.fields.get(name)  # a view-only admin page has no fields
+            if field is None:
+                continue
             field.choices = [("", placeholder), *((value, label) for value, label in field.choices if value != "")]
 
     def clean(self):
