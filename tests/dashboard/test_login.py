@@ -88,7 +88,7 @@ def test_every_page_has_a_sign_out_form_for_the_signed_in_user(client, owner):
     body = html(client.get("/numbers/"))
 
     assert '<form class="signout" method="post" action="/logout/">' in body
-    assert "alice · Acme" in body
+    assert 'alice · <a href="/settings/account/" title="Account settings">Acme</a>' in body
 
 
 def test_the_root_is_the_overview(client, owner):
