@@ -363,7 +363,7 @@ def test_an_exported_file_imports_back_as_all_unchanged(
 def test_an_export_of_trunks_that_once_shared_a_name_imports_back_unchanged(
     account, make_number, make_trunk, make_voice_agent
 ):
-    """Trunk names are unique per account (migration 0011 renamed the duplicates, "Edge (2)"),
+    """Trunk names are unique per account (migration 0012 renamed the duplicates, "Edge (2)"),
     so every trunk the export names is one trunk: the file imports back with nothing to do."""
     sales = make_voice_agent(account, "Sales")
     edge, edge_2 = make_trunk(account, "Edge"), make_trunk(account, "Edge (2)")

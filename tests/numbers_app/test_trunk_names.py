@@ -1,6 +1,6 @@
 """Trunk names are unique within an account (issue 15.5), as agent names are: the rule is the
 database's (siptrunk_name_unique_per_account); the API, the dashboard and the admin answer it
-as a field error on `name`, and migration 0011 renamed the duplicates there were."""
+as a field error on `name`, and migration 0012 renamed the duplicates there were."""
 
 import pytest
 from django.db import IntegrityError, connection
@@ -135,16 +135,16 @@ def test_the_admin_says_so_on_add_and_on_change(staff_client, account, other_acc
     assert SipTrunk.objects.filter(account=other_account, name="Primary Trunk").exists()
 
 
-# --- migration 0011 ---------------------------------------------------------------------------
+# --- migration 0012 ---------------------------------------------------------------------------
 
 ACCOUNTS = ("accounts", "0006_account_default_country")
-BEFORE = [("numbers_app", "0010_number_routable"), ACCOUNTS]
-AFTER = [("numbers_app", "0011_trunk_name_unique_per_account"), ACCOUNTS]
+BEFORE = [("numbers_app", "0011_number_event_days"), ACCOUNTS]
+AFTER = [("numbers_app", "0012_trunk_name_unique_per_account"), ACCOUNTS]
 
 
 @pytest.fixture
 def migrator(transactional_db):
-    """Migrations run backwards to 0010 and forward again, leaving the schema as it was."""
+    """Migrations run backwards to 0011 and forward again, leaving the schema as it was."""
     executor = MigrationExecutor(connection)
     latest = executor.loader.graph.leaf_nodes()
     executor.migrate(BEFORE)

@@ -70,7 +70,7 @@ def rename_duplicates(apps, schema_editor):
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("numbers_app", "0010_number_routable"),
+        ("numbers_app", "0011_number_event_days"),
     ]
 
     operations = [
