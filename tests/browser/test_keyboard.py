@@ -44,7 +44,8 @@ def numbers(account, owner, make_number, make_voice_agent, make_trunk):
 
 
 def sign_in(page: Page) -> None:
-    page.goto("/login/")
+    """Sign in, then open the numbers list (where find and fix starts)."""
+    page.goto("/login/?next=/numbers/")
     page.get_by_label("Username").fill("alice")
     page.get_by_label("Password").fill("alice-password")
     page.get_by_role("button", name="Sign in").click()
