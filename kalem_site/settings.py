@@ -358,6 +358,8 @@ SPECTACULAR_SETTINGS = {
         "NumberProvider": "numbers_app.models.PhoneNumber.Provider",
         "TrunkDirection": "numbers_app.models.SipTrunk.Direction",
         "TrunkAuthType": "numbers_app.models.SipTrunk.AuthType",
+        "BulkAction": "numbers_app.services.BULK_ACTIONS",
+        "BulkJobState": "numbers_app.models.BulkJob.State",
         "WebhookDeliveryStatus": "webhooks_app.models.WebhookMessage.Status",
         "WebhookEventType": "webhooks_app.models.EVENT_TYPES",
     },

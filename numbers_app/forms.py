@@ -115,16 +115,60 @@ class NumberUpdateForm(AssignmentForm):
 
 
 class BulkActionForm(AssignmentForm):
+    """A bulk action on the rows ticked in the list (`scope` "selected") or on every number
+    matching the list's filters (`scope` "all", `filter` the list's query string). Setting an
+    agent or trunk needs a choice; unassigning is an action of its own."""
+
     ACTIONS = [
         ("activate", "Activate"),
         ("deactivate", "Deactivate"),
-        *((f"assign_{name}", f"Set {model.kind_label}") for name, model in ASSIGNMENTS.items()),
+        *(
+            choice
+            for name, model in ASSIGNMENTS.items()
+            for choice in (
+                (f"assign_{name}", f"Set {model.kind_label}"),
+                (f"unassign_{name}", f"Unassign {model.kind_label}"),
+            )
+        ),
         ("delete", "Delete"),
     ]
-    ids = IdListField(error_messages={"required": "Select one or more numbers first."})
+    SCOPES = [("selected", "The selected numbers"), ("all", "Every number matching the filter")]
+    ids = IdListField(required=False)
     action = forms.ChoiceField(choices=ACTIONS)
+    scope = forms.ChoiceField(choices=SCOPES, required=False)
+    # The list's query string (its filters) for scope "all"; checked by the bulk service.
+    filter = forms.CharField(required=False, strip=False, max_length=2000)
 
     field_order = ["ids", "action"]
+
+    def clean(self):
+        data = super().clean()
+        data["scope"] = data.get("scope") or "selected"
+        if data["scope"] == "selected" and not data.get("ids") and "ids" not in self.errors:
+            self.add_error("ids", "Select one or more numbers first.")
+        field = self.assigned_field()
+        if (
+            field
+            and data.get("action", "").startswith("assign_")
+            and data.get(field) is None
+            and field not in self.errors
+        ):
+            label = ASSIGNMENTS[field].kind_label
+            self.add_error(field, f"Choose the {label} to set, or choose “Unassign {label}”.")
+        return data
+
+    def assigned_field(self) -> str | None:
+        """voice_agent, text_agent or trunk for the actions that set or unassign one."""
+        action = self.cleaned_data.get("action", "")
+        _, _, field = action.partition("assign_")
+        return field or None
+
+    def assignment(self) -> dict | None:
+        """What the service's assign takes: {field: the chosen agent or trunk, or None}."""
+        field = self.assigned_field()
+        if field is None:
+            return None
+        return {field: self.cleaned_data[field] if self.cleaned_data["action"].startswith("assign_") else None}
 
     def show_choices(self, **loaded) -> None:
         """Render the dropdowns from agents and trunks the page has loaded already

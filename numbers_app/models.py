@@ -547,3 +547,100 @@ class TwilioSyncJob(models.Model):
     @property
     def running(self) -> bool:
         return self.state in (self.State.QUEUED, self.State.RUNNING)
+
+
+class BulkJob(models.Model):
+    """A bulk action on every number that matched a filter when it was confirmed, too many to
+    change in one request: the matching ids are snapshotted (BulkJobNumber) and a worker
+    changes them chunk by chunk (numbers_app.bulk_jobs), each chunk with its audit events,
+    webhook messages and the job's progress in one transaction."""
+
+    class State(models.TextChoices):
+        QUEUED = "queued", "Waiting"
+        RUNNING = "running", "Running"
+        DONE = "done", "Done"
+        FAILED = "failed", "Failed"
+
+    class Action(models.TextChoices):
+        ACTIVATE = "activate", "Activate"
+        DEACTIVATE = "deactivate", "Deactivate"
+        ASSIGN = "assign", "Assign"
+        DELETE = "delete", "Delete"
+
+    account = models.ForeignKey(Account, on_delete=models.CASCADE, related_name="+")
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+")
+    # Who the audit events name (an Actor's fields).
+    actor = models.JSONField(default=dict)
+    action = models.CharField(max_length=10, choices=Action.choices)
+    # For assign: {field of ASSIGNMENTS: id, or null to unassign}.
+    assignments = models.JSONField(default=dict, blank=True)
+    # The list's filters as given ({"status": "active", ...}): re-applied to each chunk, so a
+    # number changed meanwhile to no longer match is left alone (counted as skipped).
+    filters = models.JSONField(default=dict, blank=True)
+    state = models.CharField(max_length=7, choices=State.choices, default=State.QUEUED)
+    # How many numbers matched when the job was confirmed (the snapshot's size).
+    total = models.PositiveIntegerField(default=0)
+    processed = models.PositiveIntegerField(default=0)
+    # Of the processed: changed; already as asked (unchanged); no longer matching the
+    # filter or deleted meanwhile (skipped).
+    changed = models.PositiveIntegerField(default=0)
+    unchanged = models.PositiveIntegerField(default=0)
+    skipped = models.PositiveIntegerField(default=0)
+    # The snapshot is worked through in id order; the last id of the last committed chunk.
+    last_number_id = models.BigIntegerField(default=0)
+    error = models.TextField(blank=True)
+    task_id = models.CharField(max_length=36, blank=True)
+    attempts = models.PositiveSmallIntegerField(default=0)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(state__in=["queued", "running", "done", "failed"]), name="bulkjob_state_valid"
+            ),
+            models.CheckConstraint(
+                condition=Q(action__in=["activate", "deactivate", "assign", "delete"]), name="bulkjob_action_valid"
+            ),
+            models.CheckConstraint(condition=Q(processed__lte=models.F("total")), name="bulkjob_processed_le_total"),
+            models.CheckConstraint(
+                condition=Q(processed=models.F("changed") + models.F("unchanged") + models.F("skipped")),
+                name="bulkjob_outcomes_add_up",
+            ),
+        ]
+        indexes = [
+            # The account's recent bulk jobs (the Jobs page), and the purge of old ones.
+            models.Index(fields=["account", "created_at"], name="bulkjob_account_created_idx"),
+            # The reaper's running jobs.
+            models.Index(fields=["state"], name="bulkjob_state_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"Bulk {self.action} of {self.total} numbers ({self.get_state_display()})"
+
+    @property
+    def running(self) -> bool:
+        return self.state in (self.State.QUEUED, self.State.RUNNING)
+
+    @property
+    def percent(self) -> int:
+        return 100 if not self.total else min(100, self.processed * 100 // self.total)
+
+
+class BulkJobNumber(models.Model):
+    """One number of a bulk job's snapshot: the ids that matched its filter when it was
+    confirmed. Deleted with the job, or once it is done."""
+
+    pk = models.CompositePrimaryKey("job", "number_id")
+    # The primary key leads with the job: no index of its own.
+    job = models.ForeignKey(BulkJob, on_delete=models.CASCADE, related_name="+", db_index=False)
+    # Not a foreign key: a number deleted meanwhile is skipped, not an error.
+    number_id = models.BigIntegerField()
+
+    class Meta:
+        ordering = ["job_id", "number_id"]
+
+    def __str__(self) -> str:
+        return f"{self.job_id}: {self.number_id}"

@@ -7,6 +7,7 @@ number_patterns = [
     path("add/", numbers.number_create, name="add"),
     path("export.csv", numbers.number_export, name="export"),
     path("bulk/", numbers.number_bulk, name="bulk"),
+    path("bulk/<int:pk>/", numbers.bulk_job, name="bulk-job"),
     path("import/", imports.import_upload, name="import"),
     path("import/<int:pk>/", imports.import_job, name="import-job"),
     path("import/<int:pk>/apply/", imports.import_job_apply, name="import-apply"),

@@ -3,6 +3,7 @@ being core, knows nothing of drf-spectacular). Imported by numbers_app.api.views
 filters are annotated before any schema is generated."""
 
 import django_filters
+from drf_spectacular.drainage import get_override
 from drf_spectacular.utils import extend_schema_field
 
 from .. import filters
@@ -30,3 +31,24 @@ for filterset in (filters.NumberFilter, filters.TrunkFilter, filters.EventFilter
             enum = [value for value, _ in declared.extra["choices"]] + [""]
             described = {"description": declared.extra["help_text"]} if "help_text" in declared.extra else {}
             extend_schema_field({"type": "string", "enum": enum, **described})(declared)
+
+
+def number_filter_object_schema() -> dict:
+    """The `filter` object of a bulk request: the list's filters as JSON, each as its query
+    parameter is described, an id filter also as a JSON integer, `routable` also as a JSON
+    boolean; null is no filter."""
+    properties = {}
+    for name, declared in filters.NumberFilter.base_filters.items():
+        described = get_override(declared, "field") or get_override(type(declared), "field")
+        if isinstance(declared, filters.IdFilter):
+            properties[name] = {"oneOf": [described, {"type": "integer", "minimum": 1}], "nullable": True}
+        elif isinstance(declared, filters.RoutableFilter):
+            properties[name] = {"oneOf": [described, {"type": "boolean"}], "nullable": True}
+        else:
+            properties[name] = {**described, "nullable": True}
+    return {
+        "type": "object",
+        "properties": properties,
+        "additionalProperties": False,
+        "example": {"status": "active", "trunk_id": 3},
+    }

@@ -13,12 +13,16 @@ from kalem_site.api.fields import (
     StrictIntegerField,
     TimestampField,
 )
+from kalem_site.timestamps import format_timestamp
 
-from ..models import ASSIGNMENTS, NumberEvent, PhoneNumber, SipTrunk
+from ..bulk_jobs import NumberSelection
+from ..filters import IdFilter, NumberFilter, RoutableFilter
+from ..models import ASSIGNMENTS, BulkJob, NumberEvent, PhoneNumber, SipTrunk
 from ..phone import E164_MESSAGE, E164_REGEX, normalize_number, parse_e164
 from ..selectors import number_routing
 from ..services import BULK_ACTIONS
 from ..shapes import event_shape, number_data
+from .schema import number_filter_object_schema
 
 # The Number object's keys and lookups live in numbers_app.shapes (webhook messages carry the
 # same object). The declared fields below describe the same keys for input and for the OpenAPI
@@ -128,8 +132,52 @@ class TrunkSerializer(serializers.Serializer):
 BULK_LIMIT = 1000
 
 
+@extend_schema_field(number_filter_object_schema())
+class NumberFilterField(serializers.Field):
+    """`filter`: the list's filters as a JSON object ({"status": "active", "trunk_id": 3}):
+    each value a string as in the list's query string; an id filter also takes a JSON
+    integer, `routable` a JSON boolean; null is no filter. The values are checked
+    against the list's rules by the serializer (NumberSelection)."""
+
+    default_error_messages = {
+        "not_a_dict": "Send an object of the list's filters, e.g. {{\"status\": \"active\"}}.",
+    }
+
+    def to_internal_value(self, data) -> dict:
+        if not isinstance(data, dict):
+            self.fail("not_a_dict")
+        return data
+
+    @staticmethod
+    def as_query_values(data: dict) -> dict[str, str]:
+        """The values as the list's query string spells them; errors keyed `filter.<name>`
+        (raised by the serializer's validate(), so that they are not nested under `filter`)."""
+        values, errors = {}, {}
+        for name, value in data.items():
+            declared = NumberFilter.base_filters.get(name)
+            if value is None:
+                value = ""
+            elif isinstance(declared, RoutableFilter) and isinstance(value, bool):
+                value = "true" if value else "false"
+            elif isinstance(declared, IdFilter) and isinstance(value, int) and not isinstance(value, bool):
+                value = str(value)
+            elif not isinstance(value, str):
+                errors[f"filter.{name}"] = [
+                    "Enter a string, or an integer id." if isinstance(declared, IdFilter) else "Enter a string."
+                ]
+                continue
+            values[name] = value
+        if errors:
+            raise serializers.ValidationError(errors)
+        return values
+
+    def to_representation(self, value: dict) -> dict:
+        return value
+
+
 class NumberBulkSerializer(serializers.Serializer):
-    """`POST /api/v1/numbers/bulk`: one action on up to 1,000 numbers, given by number or by id."""
+    """`POST /api/v1/numbers/bulk`: one action on up to 1,000 numbers, given by number or by
+    id, or on every number matching the list's filters."""
 
     action = serializers.ChoiceField(choices=BULK_ACTIONS)
     numbers = serializers.ListField(
@@ -141,13 +189,18 @@ class NumberBulkSerializer(serializers.Serializer):
     ids = serializers.ListField(
         child=StrictIntegerField(min_value=1), required=False, allow_empty=False, max_length=BULK_LIMIT
     )
+    filter = NumberFilterField(
+        required=False,
+        help_text="The list's filters (`search`, `status`, `voice_agent_id`, …; {} is the whole account): the "
+        "action applies to every number of the account matching them.",
+    )
     voice_agent_id = AccountObjectIdField(model=VoiceAgent, source="voice_agent")
     text_agent_id = AccountObjectIdField(model=TextAgent, source="text_agent")
     trunk_id = AccountObjectIdField(model=SipTrunk, source="trunk")
 
     def validate(self, attrs: dict) -> dict:
-        if ("numbers" in attrs) == ("ids" in attrs):
-            raise serializers.ValidationError({"numbers": ["Send either numbers or ids, not both."]})
+        if sum(key in attrs for key in ("numbers", "ids", "filter")) != 1:
+            raise serializers.ValidationError({"numbers": ["Send exactly one of numbers, ids or filter."]})
         assignments = [field for field in ASSIGNMENTS if field in attrs]
         if attrs["action"] == "assign" and not assignments:
             raise serializers.ValidationError(
@@ -157,6 +210,14 @@ class NumberBulkSerializer(serializers.Serializer):
             raise serializers.ValidationError(
                 {"action": [f"{attrs['action']} takes no voice_agent_id, text_agent_id or trunk_id."]}
             )
+        if "filter" in attrs:
+            attrs["filter"] = NumberFilterField.as_query_values(attrs["filter"])
+            try:
+                NumberSelection(account=self.context["account"], filters=attrs["filter"])
+            except DjangoValidationError as error:
+                raise serializers.ValidationError(
+                    {f"filter.{name}": messages for name, messages in error.message_dict.items()}
+                ) from None
         return attrs
 
 
@@ -172,6 +233,59 @@ class NumberBulkResultSerializer(serializers.Serializer):
     action = serializers.CharField()
     results = NumberBulkItemSerializer(many=True)
     changed = serializers.IntegerField(help_text="How many numbers the action actually changed.")
+
+
+_BULK_ASSIGNMENTS_SCHEMA = {
+    "type": "object",
+    "description": "For assign: the ids it sets (null: unassigns), as sent; {} for the other actions.",
+    "properties": {f"{field}_id": {"type": "integer", "nullable": True} for field in ASSIGNMENTS},
+    "additionalProperties": False,
+}
+
+
+@extend_schema_field(_BULK_ASSIGNMENTS_SCHEMA)
+class BulkAssignmentsField(serializers.ReadOnlyField):
+    pass
+
+
+class BulkJobSerializer(serializers.Serializer):
+    """A bulk action by filter on more than 1,000 numbers, run in the background: its state,
+    progress and outcome counts."""
+
+    id = serializers.IntegerField(read_only=True)
+    state = serializers.ChoiceField(choices=BulkJob.State.choices, read_only=True)
+    action = serializers.ChoiceField(choices=BULK_ACTIONS, read_only=True)
+    filter = serializers.DictField(child=serializers.CharField(), read_only=True, help_text="The filters, as given.")
+    assignments = BulkAssignmentsField()
+    total = serializers.IntegerField(read_only=True, help_text="How many numbers matched when it was accepted.")
+    processed = serializers.IntegerField(read_only=True, help_text="How many of them are done so far.")
+    changed = serializers.IntegerField(read_only=True)
+    unchanged = serializers.IntegerField(read_only=True, help_text="Already as the action asks.")
+    skipped = serializers.IntegerField(
+        read_only=True, help_text="Changed meanwhile so that they no longer match the filter, or deleted."
+    )
+    error = serializers.CharField(read_only=True, allow_null=True, help_text="Why it failed; null otherwise.")
+    created_at = TimestampField()
+    updated_at = TimestampField()
+    finished_at = TimestampField(allow_null=True, help_text="null until it is done or failed.")
+
+    def to_representation(self, job: BulkJob) -> dict:
+        return {
+            "id": job.pk,
+            "state": job.state,
+            "action": job.action,
+            "filter": job.filters,
+            "assignments": {f"{field}_id": pk for field, pk in job.assignments.items()},
+            "total": job.total,
+            "processed": job.processed,
+            "changed": job.changed,
+            "unchanged": job.unchanged,
+            "skipped": job.skipped,
+            "error": job.error or None,
+            "created_at": format_timestamp(job.created_at),
+            "updated_at": format_timestamp(job.updated_at),
+            "finished_at": format_timestamp(job.finished_at) if job.finished_at else None,
+        }
 
 
 # The value of an event's `before` or `after`: a status or provider, an agent or trunk as it

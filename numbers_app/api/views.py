@@ -12,14 +12,16 @@ from kalem_site.downloads import csv_download
 from kalem_site.ids import id_in_range
 
 from .. import services
+from ..bulk_jobs import number_bulk_by_filter
 from ..filters import EventFilter, NumberFilter, TrunkFilter
 from ..hot_reads import number_page_rows, number_row, number_row_by_number
-from ..models import NumberEvent, PhoneNumber, SipTrunk
+from ..models import BulkJob, NumberEvent, PhoneNumber, SipTrunk
 from ..selectors import number_csv_rows
 from ..shapes import EVENT_COLUMNS, NUMBER_COLUMNS
 from ..tally import number_total
 from . import schema  # noqa: F401 (imported for its effect: the filters' schema annotations)
 from .serializers import (
+    BulkJobSerializer,
     EventSerializer,
     NumberBulkResultSerializer,
     NumberBulkSerializer,
@@ -37,7 +39,7 @@ class NumberViewSet(AccountScopedViewSet):
     queryset = PhoneNumber.objects.none()  # the model, for the schema; get_queryset() scopes
     object_names = ("number", "numbers")
     # Besides the errors every operation of its kind can answer with (kalem_site.api.schema).
-    schema_error_statuses = {"lookup": {404}}
+    schema_error_statuses = {"lookup": {404}, "bulk_job": {404}}
     extra_query_params = {
         "lookup": {"number"},
         "export_csv": set(NumberFilter.base_filters),
@@ -141,28 +143,62 @@ class NumberViewSet(AccountScopedViewSet):
     @extend_schema(
         summary="Act on many numbers at once",
         description=(
-            "One action (`activate`, `deactivate`, `assign`, `delete`) on up to 1,000 numbers of the account, "
-            "given as `numbers` (any common formatting) or `ids`, in one transaction. Each item gets a result: "
-            "`ok`, `not_found`, or `error` with a message; the items that are `ok` are changed, the others are "
-            "left alone. `assign` takes `voice_agent_id`, `text_agent_id` and/or `trunk_id` (null unassigns)."
+            "One action (`activate`, `deactivate`, `assign`, `delete`) on numbers of the account, given as "
+            "`numbers` (up to 1,000, any common formatting), as `ids` (up to 1,000), or as `filter` (the list's "
+            "filters: every number of the account matching them). Given by numbers or ids, or by a filter that "
+            "matches at most 1,000 numbers, the action runs in one transaction and the answer is 200 with a "
+            "result per item: `ok`, `not_found`, or `error` with a message; the items that are `ok` are changed, "
+            "the others are left alone. A filter matching more than 1,000 numbers is answered 202 with a bulk job, "
+            "whose `Location` to poll (`GET /api/v1/numbers/bulk/{job_id}`) tells its progress and outcome. "
+            "`assign` takes `voice_agent_id`, `text_agent_id` and/or `trunk_id` (null unassigns)."
         ),
         request=NumberBulkSerializer,
-        responses=NumberBulkResultSerializer,
+        responses={200: NumberBulkResultSerializer, 202: BulkJobSerializer},
     )
     @action(detail=False, methods=["post"])
     def bulk(self, request):
         bulk = NumberBulkSerializer(data=request.data, context=self.get_serializer_context())
         bulk.is_valid(raise_exception=True)
         data, action = bulk.validated_data, bulk.validated_data["action"]
-        results, changed = services.number_bulk_apply(
-            actor=self.actor,
-            account=self.account,
-            action=action,
-            ids=data.get("ids"),
-            numbers=data.get("numbers"),
-            assignments={field: data[field] for field in services.ASSIGNMENT_FIELDS if field in data},
-        )
-        return Response({"action": action, "results": results, "changed": changed})
+        assignments = {field: data[field] for field in services.ASSIGNMENT_FIELDS if field in data}
+        if "filter" in data:
+            outcome = number_bulk_by_filter(
+                actor=self.actor, account=self.account, action=action, filters=data["filter"], assignments=assignments
+            )
+            if isinstance(outcome, BulkJob):
+                location = request.build_absolute_uri(f"{request.path.rstrip('/')}/{outcome.pk}")
+                return Response(BulkJobSerializer(outcome).data, status=202, headers={"Location": location})
+        else:
+            outcome = services.number_bulk_apply(
+                actor=self.actor,
+                account=self.account,
+                action=action,
+                ids=data.get("ids"),
+                numbers=data.get("numbers"),
+                assignments=assignments,
+            )
+        return Response({"action": action, "results": outcome.results, "changed": outcome.changed})
+
+    @extend_schema(
+        summary="Follow a bulk job",
+        description=(
+            "A bulk action by filter that matched more than 1,000 numbers (answered 202 by "
+            "`POST /api/v1/numbers/bulk`): its state (`queued`, `running`, `done`, `failed`), how many of the "
+            "numbers are done, and how many were changed, unchanged (already so) or skipped (changed meanwhile so "
+            "that they no longer match the filter, or deleted). Jobs are kept 7 days after they finish."
+        ),
+        parameters=[OpenApiParameter("job_id", int, OpenApiParameter.PATH, description="The job's id.")],
+        responses=BulkJobSerializer,
+    )
+    @action(
+        detail=False, methods=["get"], url_path=r"bulk/(?P<job_id>[0-9]+)", url_name="bulk-job", filterset_class=None
+    )
+    def bulk_job(self, request, job_id=None):
+        pk = id_in_range(job_id)
+        job = BulkJob.objects.filter(account=self.account, pk=pk).first() if pk else None
+        if job is None:
+            raise NotFound()
+        return Response(BulkJobSerializer(job).data)
 
     @extend_schema(
         summary="Look up a number's routing",

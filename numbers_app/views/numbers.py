@@ -5,14 +5,16 @@ from types import SimpleNamespace
 
 from django.contrib import messages
 from django.core.exceptions import ValidationError
-from django.http import Http404
+from django.http import Http404, QueryDict
 from django.shortcuts import redirect, render
 from django.template.defaultfilters import pluralize
 from django.urls import reverse
+from django.utils.http import urlencode
 from django.views.decorators.http import require_POST
 
 from kalem_site.downloads import csv_download
 from kalem_site.ordering import naturally_sorted
+from kalem_site.tasks.workers import worker_seen
 from kalem_site.web import (
     account_required,
     apply_service_errors,
@@ -24,9 +26,10 @@ from kalem_site.web import (
 )
 
 from .. import services
-from ..filters import ROUTABLE_CHOICES, NumberFilter
+from ..bulk_jobs import BULK_AT_ONCE, NumberSelection, number_bulk_by_filter
+from ..filters import ROUTABLE_CHOICES, UNASSIGNED, NumberFilter
 from ..forms import BulkActionForm, NumberCreateForm, NumberUpdateForm, PerPageForm
-from ..models import ASSIGNMENTS, NumberEvent, PhoneNumber
+from ..models import ASSIGNMENTS, BulkJob, NumberEvent, PhoneNumber
 from ..phone import pasted_search
 from ..selectors import number_csv_rows, number_routing
 from ..tally import FACET_COLUMNS, number_facet_counts, number_total
@@ -109,6 +112,8 @@ def number_list(request):
             "ignored_filters": SimpleNamespace(
                 errors={name: errors for name, errors in filterset.errors.items() if name != "search"}
             ),
+            # The valid filters, for the bulk form's "apply to all matching".
+            "filter_query": urlencode({name: params[name] for name in filterset.valid_values() if params.get(name)}),
         },
     )
 
@@ -212,57 +217,196 @@ def number_deactivate(request, pk: int):
     return _set_status(request, pk, active=False)
 
 
+# How many of the numbers a bulk confirmation names; the rest are counted.
+CONFIRM_SAMPLE = 10
+
+
+def _describe_filters(account, values: dict) -> str:
+    """The list's filters in words, for a confirmation: "Status: Active; Voice agent: Sales"."""
+    parts = []
+    for name, value in values.items():
+        if value in (None, ""):
+            continue
+        declared = NumberFilter.base_filters[name]
+        field = name.removesuffix("_id")
+        if field in ASSIGNMENTS:
+            model = ASSIGNMENTS[field]
+            if value == UNASSIGNED:
+                shown = "unassigned"
+            else:
+                shown = model.objects.for_account(account).filter(pk=value).values_list("name", flat=True).first()
+                shown = shown or f"#{value} (not in this account)"
+            parts.append(f"{model.kind_title}: {shown}")
+        elif name == "search":
+            parts.append(f"Search: {value}")
+        else:
+            label = declared.label or name.replace("_", " ").capitalize()
+            choices = dict(declared.extra.get("choices", ()))
+            parts.append(f"{label}: {choices.get(value, value)}")
+    return "; ".join(parts)
+
+
+def _action_words(action: str, field: str | None, target, count: int, where: str) -> tuple[str, str]:
+    """The confirmation's question and its button, e.g. ("Unassign the voice agent of 3
+    numbers?", "Yes, unassign 3")."""
+    numbers = f"{count:,} number{pluralize(count)}{where}"
+    if action == "delete":
+        return f"Delete {numbers}?", f"Yes, delete {count:,}"
+    if field and target is None:
+        return f"Unassign the {ASSIGNMENTS[field].kind_label} of {numbers}?", f"Yes, unassign {count:,}"
+    if field:
+        label = ASSIGNMENTS[field].kind_label
+        return f"Set {label} {target.name} on {numbers}?", f"Yes, set it on {count:,}"
+    return f"{action.capitalize()} {numbers}?", f"Yes, {action} {count:,}"
+
+
+def _bulk_confirm(request, form, *, count: int, sample: list[str], where: str, hidden: list, back: str):
+    action, field = form.cleaned_data["action"], form.assigned_field()
+    target = (form.assignment() or {}).get(field)
+    question, confirm = _action_words(action.partition("_")[0], field, target, count, where)
+    if form.cleaned_data["scope"] == "all" and count > BULK_AT_ONCE:
+        consequence = (
+            f"More than {BULK_AT_ONCE:,} numbers: the change runs in the background, and its page follows the "
+            "progress. The numbers matching now are the ones changed; one changed meanwhile so that it no longer "
+            "matches is left alone."
+        )
+    elif form.cleaned_data["scope"] == "all":
+        consequence = "The numbers matching when you confirm are changed, at once."
+    else:
+        consequence = ""
+    if action == "delete":
+        consequence = f"{consequence} The numbers are removed from this account; their agents and trunks stay.".strip()
+    posted = [(name, value) for name, value in hidden if value not in (None, "")]
+    return render(
+        request,
+        "numbers_app/bulk_confirm.html",
+        {
+            "question": question,
+            "consequence": consequence,
+            "sample": sample,
+            "more": count - len(sample),
+            "hidden": [*posted, ("confirm", "yes"), ("next", back)],
+            "confirm": confirm,
+            "danger": action == "delete" or (field is not None and target is None),
+            "cancel_url": back,
+        },
+    )
+
+
+def _needs_confirmation(form) -> bool:
+    """Deleting, unassigning, and anything on every matching number ask first."""
+    action = form.cleaned_data["action"]
+    return action == "delete" or action.startswith("unassign_") or form.cleaned_data["scope"] == "all"
+
+
+def _flash_errors(request, errors: dict) -> None:
+    for field_errors in errors.values():
+        for error in field_errors:
+            messages.error(request, error)
+
+
 @require_POST
 @account_required
 def number_bulk(request):
-    """Bulk actions on the rows selected in the list. Deleting asks for confirmation first."""
+    """Bulk actions on the rows selected in the list, or on every number matching its
+    filters. Deleting, unassigning and acting on all matching numbers ask for confirmation
+    first; more than BULK_AT_ONCE matching numbers are changed by a background job."""
     account = request.user.account
     back = safe_next_url(request, reverse("numbers:list"))
     form = BulkActionForm(request.POST, account=account)
     if not form.is_valid():
-        for errors in form.errors.values():
-            for error in errors:
-                messages.error(request, error)
+        _flash_errors(request, form.errors)
         return redirect(back)
-    ids, action = form.cleaned_data["ids"], form.cleaned_data["action"]
-    if action == "delete" and request.POST.get("confirm") != "yes":
-        numbers = list(PhoneNumber.objects.for_account(account).filter(pk__in=ids).order_by("id"))
-        count = len(numbers)
-        return confirm_delete(
-            request,
-            title="Delete numbers",
-            question=f"Delete {count} number{pluralize(count)}?",
-            items=[number.number for number in numbers],
-            hidden=[
-                *(("ids", number.pk) for number in numbers),
-                ("action", "delete"),
-                ("confirm", "yes"),
-                ("next", back),
-            ],
-            action=reverse("numbers:bulk"),
-            confirm=f"Yes, delete {count}",
-            cancel_url=back,
-        )
-    # The form's "assign_trunk" is the service's "assign" with {"trunk": the chosen trunk}.
-    field = action.removeprefix("assign_") if action.startswith("assign_") else None
-    target = form.cleaned_data[field] if field else None
-    try:
-        _, changed = services.number_bulk_apply(
-            actor=dashboard_actor(request),
-            account=account,
-            action="assign" if field else action,
-            ids=ids,
-            assignments={field: target} if field else None,
-        )
-    except ValidationError as error:
-        for message in error.messages:
-            messages.error(request, message)
-        return redirect(back)
+    data = form.cleaned_data
+    action, assignment, field = data["action"], form.assignment(), form.assigned_field()
+    service_action = "assign" if field else action
+    confirmed = request.POST.get("confirm") == "yes"
+    hidden = [("action", action), ("scope", data["scope"])]
+    if field and assignment[field] is not None:
+        hidden.append((field, assignment[field].pk))
+    if data["scope"] == "all":
+        filters = {
+            name: value for name, value in QueryDict(data["filter"]).items() if name in NumberFilter.base_filters
+        }
+        try:
+            selection = NumberSelection(account=account, filters=filters)
+        except ValidationError as error:
+            _flash_errors(request, error.message_dict)
+            return redirect(back)
+        if not confirmed:
+            count = number_total(account=account, filters=selection.values, numbers=selection.numbers)
+            sample = list(selection.numbers.order_by("id").values_list("number", flat=True)[:CONFIRM_SAMPLE])
+            described = _describe_filters(account, selection.values)
+            where = f" matching {described}" if described else " in this account"
+            hidden.append(("filter", urlencode(selection.filters)))
+            return _bulk_confirm(request, form, count=count, sample=sample, where=where, hidden=hidden, back=back)
+        try:
+            outcome = number_bulk_by_filter(
+                actor=dashboard_actor(request),
+                account=account,
+                action=service_action,
+                filters=selection.filters,
+                assignments=assignment,
+                user=request.user,
+            )
+        except ValidationError as error:
+            _flash_errors(request, {"": error.messages})
+            return redirect(back)
+        if isinstance(outcome, BulkJob):
+            messages.info(request, f"Changing {outcome.total:,} numbers in the background.")
+            return redirect("numbers:bulk-job", pk=outcome.pk)
+        changed = outcome.changed
+    else:
+        ids = data["ids"]
+        if _needs_confirmation(form) and not confirmed:
+            numbers = list(
+                PhoneNumber.objects.for_account(account).filter(pk__in=ids).order_by("id").values("id", "number")
+            )
+            hidden += [("ids", number["id"]) for number in numbers]
+            sample = [number["number"] for number in numbers]
+            return _bulk_confirm(request, form, count=len(numbers), sample=sample, where="", hidden=hidden, back=back)
+        try:
+            _, changed = services.number_bulk_apply(
+                actor=dashboard_actor(request), account=account, action=service_action, ids=ids, assignments=assignment
+            )
+        except ValidationError as error:
+            _flash_errors(request, {"": error.messages})
+            return redirect(back)
     if field:
-        label = ASSIGNMENTS[field].kind_label
+        label, target = ASSIGNMENTS[field].kind_label, assignment[field]
         flash_count(
             request, changed, f"assigned to {label} {target.name}" if target else f"unassigned from their {label}"
         )
     else:
         flash_count(request, changed, f"{action}d")  # activated, deactivated, deleted
     return redirect(back)
+
+
+@account_required
+def bulk_job(request, pk: int):
+    """A bulk change running in the background: its progress (the page refreshes itself),
+    then its outcome."""
+    job = get_for_account_or_404(BulkJob.objects.select_related("created_by"), request, pk)
+    account = request.user.account
+    changes = []
+    for field, target in job.assignments.items():
+        model = ASSIGNMENTS[field]
+        if target is None:
+            changes.append(f"unassign the {model.kind_label}")
+        else:
+            name = model.objects.for_account(account).filter(pk=target).values_list("name", flat=True).first()
+            changes.append(f"set {model.kind_label} {name or f'#{target} (deleted)'}")
+    try:
+        described = _describe_filters(account, NumberSelection(account=account, filters=job.filters).values)
+    except ValidationError:  # recorded as given; a filter that no longer validates is shown raw
+        described = urlencode(job.filters)
+    return render(
+        request,
+        "numbers_app/bulk_job.html",
+        {
+            "job": job,
+            "what": ", ".join(changes) if changes else job.get_action_display().lower(),
+            "described": f"the numbers matching {described}" if described else "every number of the account",
+            "no_worker": job.running and not worker_seen(),
+        },
+    )

@@ -119,7 +119,62 @@ def test_assign_sets_the_agent_or_trunk_of_the_selected_numbers(
         ("trunk", "make_trunk", "SIP trunk"),
     ],
 )
-def test_assign_with_no_choice_unassigns_the_selected_numbers(
+def test_set_with_no_choice_is_an_error_and_changes_nothing(
+    owner_client, request, account, make_number, field, make, label
+):
+    target = request.getfixturevalue(make)(account)
+    a = make_number(account, **{field: target})
+
+    response = owner_client.post(URL, {"action": f"assign_{field}", field: "", "ids": ids(a)})
+
+    assert response.status_code == 302
+    assert flashes(response) == [f"Choose the {label} to set, or choose “Unassign {label}”."]
+    assert getattr(refreshed(a)[0], f"{field}_id") == target.pk
+
+
+@pytest.mark.parametrize(
+    "field, make, label",
+    [
+        ("voice_agent", "make_voice_agent", "voice agent"),
+        ("text_agent", "make_text_agent", "text agent"),
+        ("trunk", "make_trunk", "SIP trunk"),
+    ],
+)
+def test_unassign_first_shows_a_confirmation_with_the_count_and_the_numbers(
+    owner_client, request, account, other_account, make_number, field, make, label
+):
+    factory = request.getfixturevalue(make)
+    target = factory(account)
+    a = make_number(account, **{field: target})
+    b = make_number(account, **{field: target})
+    foreign = make_number(other_account, **{field: factory(other_account)})
+
+    response = owner_client.post(
+        URL, {"action": f"unassign_{field}", field: str(target.pk), "ids": ids(a, b, foreign), "next": "/numbers/?x=1"}
+    )
+
+    assert response.status_code == 200
+    body = html(response)
+    assert f"Unassign the {label} of 2 numbers?" in body
+    assert a.number in body and b.number in body and foreign.number not in body
+    assert f'<input type="hidden" name="action" value="unassign_{field}">' in body
+    assert f'<input type="hidden" name="ids" value="{a.pk}">' in body
+    assert f'<input type="hidden" name="ids" value="{foreign.pk}">' not in body
+    assert '<input type="hidden" name="confirm" value="yes">' in body
+    assert '<button type="submit" class="danger">Yes, unassign 2</button>' in body
+    assert '<a href="/numbers/?x=1">Cancel</a>' in body
+    assert [getattr(n, f"{field}_id") for n in refreshed(a, b)] == [target.pk, target.pk]
+
+
+@pytest.mark.parametrize(
+    "field, make, label",
+    [
+        ("voice_agent", "make_voice_agent", "voice agent"),
+        ("text_agent", "make_text_agent", "text agent"),
+        ("trunk", "make_trunk", "SIP trunk"),
+    ],
+)
+def test_unassign_once_confirmed_unassigns_the_selected_numbers_only(
     owner_client, request, account, other_account, make_number, field, make, label
 ):
     factory = request.getfixturevalue(make)
@@ -129,13 +184,25 @@ def test_assign_with_no_choice_unassigns_the_selected_numbers(
     kept = make_number(account, **{field: target})
     foreign = make_number(other_account, **{field: factory(other_account)})
 
-    response = owner_client.post(URL, {"action": f"assign_{field}", field: "", "ids": ids(a, b, foreign)})
+    response = owner_client.post(
+        URL, {"action": f"unassign_{field}", "confirm": "yes", "ids": ids(a, b, foreign)}
+    )
 
     assert response.status_code == 302
     assert flashes(response) == [f"2 numbers unassigned from their {label}."]
     assert [getattr(n, f"{field}_id") for n in refreshed(a, b)] == [None, None]
     assert getattr(refreshed(kept)[0], f"{field}_id") == target.pk
     assert getattr(refreshed(foreign)[0], f"{field}_id") is not None
+
+
+def test_set_and_status_changes_of_the_selection_need_no_confirmation(owner_client, account, make_number, make_trunk):
+    trunk = make_trunk(account, "Edge")
+    a = make_number(account)
+
+    response = owner_client.post(URL, {"action": "assign_trunk", "trunk": str(trunk.pk), "ids": ids(a)})
+
+    assert response.status_code == 302
+    assert flashes(response) == ["1 number assigned to SIP trunk Edge."]
 
 
 @pytest.mark.parametrize(
@@ -308,5 +375,8 @@ def test_the_list_page_submits_the_bulk_form_to_this_url(owner_client, account, 
     body = html(owner_client.get("/numbers/"))
 
     assert '<form id="bulk" method="post" action="/numbers/bulk/">' in body
-    for value in ("activate", "deactivate", "assign_voice_agent", "assign_text_agent", "assign_trunk", "delete"):
+    for value in ("activate", "deactivate", "delete"):
         assert f'<option value="{value}">' in body
+    for field, label in (("voice_agent", "voice agent"), ("text_agent", "text agent"), ("trunk", "SIP trunk")):
+        assert f'<option value="assign_{field}">Set {label}</option>' in body
+        assert f'<option value="unassign_{field}">Unassign {label}</option>' in body
