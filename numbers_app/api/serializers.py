@@ -140,7 +140,7 @@ class NumberFilterField(serializers.Field):
     against the list's rules by the serializer (NumberSelection)."""
 
     default_error_messages = {
-        "not_a_dict": "Send an object of the list's filters, e.g. {{\"status\": \"active\"}}.",
+        "not_a_dict": 'Send an object of the list\'s filters, e.g. {{"status": "active"}}.',
     }
 
     def to_internal_value(self, data) -> dict:

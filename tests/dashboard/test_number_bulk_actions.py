@@ -184,9 +184,7 @@ def test_unassign_once_confirmed_unassigns_the_selected_numbers_only(
     kept = make_number(account, **{field: target})
     foreign = make_number(other_account, **{field: factory(other_account)})
 
-    response = owner_client.post(
-        URL, {"action": f"unassign_{field}", "confirm": "yes", "ids": ids(a, b, foreign)}
-    )
+    response = owner_client.post(URL, {"action": f"unassign_{field}", "confirm": "yes", "ids": ids(a, b, foreign)})
 
     assert response.status_code == 302
     assert flashes(response) == [f"2 numbers unassigned from their {label}."]

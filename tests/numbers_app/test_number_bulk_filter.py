@@ -250,7 +250,9 @@ def test_the_purge_removes_finished_jobs_older_than_a_week(account, on_edge, sma
 def test_a_filter_matching_up_to_1000_numbers_is_answered_200_with_a_result_per_number(api, account, on_edge):
     edge, numbers = on_edge
 
-    response = api.post(URL, {"action": "deactivate", "filter": {"trunk_id": edge.pk, "status": "active"}}, format="json")
+    response = api.post(
+        URL, {"action": "deactivate", "filter": {"trunk_id": edge.pk, "status": "active"}}, format="json"
+    )
 
     assert response.status_code == 200, response.json()
     body = response.json()
