@@ -25,8 +25,8 @@ from kalem_site.web import (
     safe_next_url,
 )
 
-from .. import services
-from ..bulk_jobs import BULK_AT_ONCE, NumberSelection, number_bulk_by_filter
+from .. import bulk_jobs, services
+from ..bulk_jobs import NumberSelection, number_bulk_by_filter
 from ..filters import ROUTABLE_CHOICES, UNASSIGNED, NumberFilter
 from ..forms import BulkActionForm, NumberCreateForm, NumberUpdateForm, PerPageForm
 from ..models import ASSIGNMENTS, BulkJob, NumberEvent, PhoneNumber
@@ -264,9 +264,9 @@ def _bulk_confirm(request, form, *, count: int, sample: list[str], where: str, h
     action, field = form.cleaned_data["action"], form.assigned_field()
     target = (form.assignment() or {}).get(field)
     question, confirm = _action_words(action.partition("_")[0], field, target, count, where)
-    if form.cleaned_data["scope"] == "all" and count > BULK_AT_ONCE:
+    if form.cleaned_data["scope"] == "all" and count > bulk_jobs.BULK_AT_ONCE:
         consequence = (
-            f"More than {BULK_AT_ONCE:,} numbers: the change runs in the background, and its page follows the "
+            f"More than {bulk_jobs.BULK_AT_ONCE:,} numbers: the change runs in the background, and its page follows the "
             "progress. The numbers matching now are the ones changed; one changed meanwhile so that it no longer "
             "matches is left alone."
         )

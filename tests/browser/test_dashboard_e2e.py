@@ -314,7 +314,7 @@ def test_bulk_assign_a_trunk_to_selected_rows(page: Page, seeded, screenshot):
 
     page.locator("#bulk-action").select_option(label="Set SIP trunk")
     page.get_by_label("SIP trunk", exact=True).select_option(label="Backup carrier")
-    page.get_by_role("button", name="Apply").click()
+    page.get_by_role("button", name="Apply", exact=True).click()
 
     expect(page).to_have_url(re.compile(r"/numbers/$"))
     assert messages(page) == ["4 numbers assigned to SIP trunk Backup carrier."]
@@ -335,8 +335,11 @@ def test_bulk_assign_a_trunk_to_selected_rows(page: Page, seeded, screenshot):
     # Applying without selecting anything says so and changes nothing.
     page.locator("#bulk-action").select_option(label="Set SIP trunk")
     page.get_by_label("SIP trunk", exact=True).select_option(label="— none —")
-    page.get_by_role("button", name="Apply").click()
-    assert messages(page) == ["Select one or more numbers first."]
+    page.get_by_role("button", name="Apply", exact=True).click()
+    assert messages(page) == [
+        "Select one or more numbers first.",
+        "Choose the SIP trunk to set, or choose “Unassign SIP trunk”.",
+    ]
     assert numbers_where(trunk=backup) == set(picked) | already_on_backup
 
 
@@ -358,7 +361,7 @@ def test_the_list_works_without_javascript(new_page, seeded):
     for number in picked:
         row(page, number).get_by_role("checkbox").check()
     page.locator("#bulk-action").select_option(label="Activate")
-    page.get_by_role("button", name="Apply").click()
+    page.get_by_role("button", name="Apply", exact=True).click()
     assert messages(page) == ["3 numbers activated."]
     assert query(page)["status"] == "inactive"
     assert shown_numbers(page) == numbers_where(status="inactive")
