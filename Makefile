@@ -5,7 +5,7 @@ PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV ?= .venv
 BIN = $(VENV)/bin
 
-.PHONY: install run worker test bench bench-import bench-outage bench-webhooks bench-overview screenshots lint format clean
+.PHONY: install run worker test bench bench-import bench-outage bench-webhooks bench-overview bench-bulk screenshots lint format clean
 
 $(BIN)/activate:
 	$(PYTHON) -m venv $(VENV)
@@ -62,6 +62,11 @@ bench-webhooks: install
 # trigger-kept tables beside the same figures counted over the rows, and the page (about 15 minutes).
 bench-overview: install
 	$(BIN)/python bench/overview.py $(BENCH_ARGS)
+
+# Bulk by filter: 30,000 numbers reassigned by one API request, run as a job by one worker
+# (PostgreSQL on 127.0.0.1:5432, a few minutes). Writes docs/PERFORMANCE-bulk.md.
+bench-bulk: install
+	$(BIN)/python bench/bulk_filter.py $(BENCH_ARGS)
 
 # Re-take the README's screenshots (docs/screenshots/) with the browser tests.
 screenshots: install

@@ -185,7 +185,7 @@ class NumberViewSet(AccountScopedViewSet):
             "A bulk action by filter that matched more than 1,000 numbers (answered 202 by "
             "`POST /api/v1/numbers/bulk`): its state (`queued`, `running`, `done`, `failed`), how many of the "
             "numbers are done, and how many were changed, unchanged (already so) or skipped (changed meanwhile so "
-            "that they no longer match the filter, or deleted). Jobs are kept 7 days after they finish."
+            "that they no longer match the filter, or deleted). Jobs are kept 7 days after they were created."
         ),
         parameters=[OpenApiParameter("job_id", int, OpenApiParameter.PATH, description="The job's id.")],
         responses=BulkJobSerializer,
