@@ -3,7 +3,9 @@
 import re
 import sqlite3
 from collections.abc import Callable
+from contextlib import contextmanager
 
+from django.conf import settings
 from django.db import connections, models, router, transaction
 from django.utils import timezone
 
@@ -224,3 +226,35 @@ class CompiledQuery:
     def dicts(self, using: str = "default", **values) -> list[dict]:
         names, rows = self.rows(using, **values)
         return [dict(zip(names, row, strict=True)) for row in rows]
+
+
+@contextmanager
+def long_statements(using: str = "default"):
+    """DB_STATEMENT_TIMEOUT_LONG instead of the connection's statement timeout for the
+    statements of this block, which must run inside a transaction: for the one statement of a
+    request that is allowed to take long (a bulk job's snapshot of a million ids). The server's
+    timeout is set for the transaction only (set_config(…, true)), the client's bound on each
+    wait (kalem_site.postgresql) for the block. A no-op on other databases."""
+    connection = connections[using]
+    if connection.vendor != "postgresql":
+        yield
+        return
+    connection.ensure_connection()
+    raw = connection.connection
+    seconds = settings.DB_STATEMENT_TIMEOUT_LONG
+    previous_wait = getattr(raw, "wait_timeout", None)
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT set_config('statement_timeout', %s, true)", [f"{round(seconds * 1000)}"])
+    if previous_wait is not None:
+        raw.wait_timeout = seconds + (previous_wait - (connection.settings_dict.get("STATEMENT_TIMEOUT") or 0))
+    try:
+        yield
+    finally:
+        raw.wait_timeout = previous_wait
+        if not raw.closed:
+            previous = connection.settings_dict.get("STATEMENT_TIMEOUT")
+            with connection.cursor() as cursor:
+                cursor.execute(
+                    "SELECT set_config('statement_timeout', %s, true)",
+                    [f"{round(previous * 1000)}" if previous else "0"],
+                )

@@ -26,6 +26,7 @@ from django_tasks import task
 
 from kalem_site.accounts.models import Account
 from kalem_site.actors import Actor
+from kalem_site.db import long_statements
 from kalem_site.tasks.workers import DATABASE_ERRORS
 
 from . import jobs
@@ -113,7 +114,8 @@ def _snapshot(job: BulkJob, selection: NumberSelection) -> int:
         f"INSERT INTO {table} ({quote('job_id')}, {quote('number_id')}) "
         f"SELECT %s, matching.{quote('id')} FROM ({sql}) matching"
     )
-    with connection.cursor() as cursor:
+    # A million ids take seconds: the long statement timeout, for this statement.
+    with long_statements(connection.alias), connection.cursor() as cursor:
         cursor.execute(insert, (job.pk, *params))
         return cursor.rowcount
 

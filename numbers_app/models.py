@@ -634,8 +634,10 @@ class BulkJobNumber(models.Model):
     confirmed. Deleted with the job, or once it is done."""
 
     pk = models.CompositePrimaryKey("job", "number_id")
-    # The primary key leads with the job: no index of its own.
-    job = models.ForeignKey(BulkJob, on_delete=models.CASCADE, related_name="+", db_index=False)
+    # The primary key leads with the job: no index of its own. No constraint either: a
+    # million ids are written at once, and a checked foreign key costs a trigger per row;
+    # the rows go with their job (once it is done, or by the purge).
+    job = models.ForeignKey(BulkJob, on_delete=models.CASCADE, related_name="+", db_index=False, db_constraint=False)
     # Not a foreign key: a number deleted meanwhile is skipped, not an error.
     number_id = models.BigIntegerField()
 

@@ -57,8 +57,15 @@ curl -G "http://localhost:8000/api/v1/numbers/lookup" --data-urlencode "number=+
   -H "Authorization: Bearer YOUR_API_TOKEN"
 """
 
+# Copied character for character from docs/API.md (section 10, Bulk by filter).
+BULK_FILTER_EXAMPLE = """\
+curl -X POST http://localhost:8000/api/v1/numbers/bulk \\
+  -H "Authorization: Bearer YOUR_API_TOKEN" -H "Content-Type: application/json" \\
+  -d '{"action": "assign", "filter": {"trunk_id": 3}, "trunk_id": 7}'
+"""
+
 CONTRACT_EXAMPLES = [LIST_EXAMPLE, CREATE_EXAMPLE, UPDATE_EXAMPLE, DEACTIVATE_EXAMPLE]
-EXAMPLES = [*CONTRACT_EXAMPLES, LOOKUP_EXAMPLE]
+EXAMPLES = [*CONTRACT_EXAMPLES, LOOKUP_EXAMPLE, BULK_FILTER_EXAMPLE]
 
 
 def substitute(example: str, token: str, *replacements: tuple[str, str]) -> str:
@@ -245,6 +252,25 @@ def test_the_lookup_example(token, account, make_number, sales, trunk):
     assert list(body) == [*NUMBER_KEYS, "routable", "reasons"]
     assert_number_object({key: body[key] for key in NUMBER_KEYS})
     assert (body["id"], body["number"], body["routable"], body["reasons"]) == (number.id, "+15551234567", True, [])
+
+
+def test_the_bulk_filter_example(token, account, make_number, make_trunk, trunk):
+    new = make_trunk(account, "New Trunk")
+    moved = [make_number(account, trunk=trunk) for _ in range(2)]
+    kept = make_number(account)
+    response = run_curl(
+        substitute(
+            BULK_FILTER_EXAMPLE,
+            token,
+            ('"trunk_id": 3}', f'"trunk_id": {trunk.id}}}'),
+            ('"trunk_id": 7}', f'"trunk_id": {new.id}}}'),
+        )
+    )
+    assert response.status_code == 200, response.json()
+    assert response.json()["changed"] == 2
+    assert set(PhoneNumber.objects.filter(trunk=new).values_list("id", flat=True)) == {n.id for n in moved}
+    kept.refresh_from_db()
+    assert kept.trunk is None
 
 
 def test_the_examples_work_one_after_another(token, account, sales, support, trunk):

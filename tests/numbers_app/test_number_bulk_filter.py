@@ -409,3 +409,24 @@ def test_polling_a_job_runs_at_most_2_queries(api, on_edge, small_limits):
     with queries() as captured:
         assert api.get(created["Location"]).status_code == 200
     assert len(captured.statements) <= 2, captured.statements
+
+
+@pytest.mark.postgres_only
+def test_the_snapshot_runs_with_the_long_statement_timeout_and_only_it(db, settings):
+    from django.db import connection, transaction
+
+    from kalem_site.db import long_statements
+
+    def timeout() -> int:
+        """The server's statement timeout now, in milliseconds."""
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT setting::int FROM pg_settings WHERE name = 'statement_timeout'")
+            return cursor.fetchone()[0]
+
+    with transaction.atomic():
+        before = timeout()
+        with long_statements():
+            assert timeout() == settings.DB_STATEMENT_TIMEOUT_LONG * 1000
+            assert connection.connection.wait_timeout > settings.DB_STATEMENT_TIMEOUT_LONG
+        assert timeout() == before == settings.DATABASES["default"]["STATEMENT_TIMEOUT"] * 1000
+        assert connection.connection.wait_timeout < settings.DB_STATEMENT_TIMEOUT_LONG
