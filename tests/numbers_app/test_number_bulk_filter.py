@@ -374,6 +374,22 @@ def test_a_malformed_filter_request_is_a_422_on_its_field_and_changes_nothing(ap
     assert not BulkJob.objects.exists()
 
 
+def test_routable_takes_a_json_boolean_or_its_query_string_spelling(api, account, on_edge, make_voice_agent):
+    edge, numbers = on_edge
+    PhoneNumber.objects.filter(pk=numbers[0].pk).update(voice_agent=make_voice_agent(account))
+    response = api.post(URL, {"action": "deactivate", "filter": {"routable": True}}, format="json")
+    assert response.status_code == 200, response.json()
+    assert [item["id"] for item in response.json()["results"]] == [numbers[0].pk]
+    response = api.post(URL, {"action": "activate", "filter": {"routable": "false"}}, format="json")
+    assert response.json()["changed"] == 2  # the inactive one on Edge, and the one just deactivated
+    assert_validation_error(
+        api.post(URL, {"action": "activate", "filter": {"routable": "yes"}}, format="json"), "filter.routable"
+    )
+    assert_validation_error(
+        api.post(URL, {"action": "activate", "filter": {"routable": 1}}, format="json"), "filter.routable"
+    )
+
+
 def test_null_and_empty_filter_values_are_no_filter(api, on_edge):
     response = api.post(URL, {"action": "deactivate", "filter": {"status": None, "trunk_id": ""}}, format="json")
     assert response.status_code == 200
