@@ -32,7 +32,7 @@ from kalem_site.tasks.workers import DATABASE_ERRORS
 from . import jobs
 from .filters import NumberFilter
 from .models import ASSIGNMENTS, BulkJob, BulkJobNumber, PhoneNumber
-from .services import BULK_ACTIONS, BulkOutcome, number_bulk_apply
+from .services import BULK_ACTIONS, BulkOutcome, check_same_account, number_bulk_apply
 
 logger = logging.getLogger(__name__)
 
@@ -83,6 +83,7 @@ def number_bulk_by_filter(
     assignments = assignments or {}
     if (action == "assign") != bool(assignments) or set(assignments) - set(ASSIGNMENTS):
         raise TypeError(f"number_bulk_by_filter() got assignments {sorted(assignments)} for {action}")
+    check_same_account(account.id, assignments)
     selection = NumberSelection(account=account, filters=filters)
     with transaction.atomic():
         ids = list(selection.numbers.order_by("id").values_list("id", flat=True)[: BULK_AT_ONCE + 1])

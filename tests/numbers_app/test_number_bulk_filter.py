@@ -211,6 +211,18 @@ def test_an_invalid_filter_is_refused_on_its_name(account, on_edge, filters, fie
     assert PhoneNumber.objects.filter(status="inactive").count() == 1
 
 
+def test_another_accounts_agent_is_refused_before_any_job(
+    account, other_account, on_edge, make_voice_agent, small_limits
+):
+    theirs = make_voice_agent(other_account)
+    with pytest.raises(ValidationError) as raised:
+        number_bulk_by_filter(
+            actor=ACTOR, account=account, action="assign", filters={}, assignments={"voice_agent": theirs}
+        )
+    assert raised.value.message_dict == {"voice_agent": [f"Voice agent {theirs.pk} does not exist."]}
+    assert not BulkJob.objects.exists()
+
+
 def test_an_unknown_filter_is_refused(account, on_edge):
     with pytest.raises(ValidationError) as raised:
         number_bulk_by_filter(actor=ACTOR, account=account, action="deactivate", filters={"statuss": "active"})
