@@ -428,8 +428,12 @@ def test_starting_a_job_takes_a_fixed_number_of_queries(api, account, make_numbe
         response = api.post(URL, {"action": "deactivate", "filter": {"status": "active"}}, format="json")
     assert response.status_code == 202
     # The token, the first matching ids, the job's INSERT, the snapshot's INSERT … SELECT,
-    # the task's INSERT, the job's UPDATE.
-    assert len(captured.statements) <= 6, captured.statements
+    # the task's INSERT, the job's UPDATE; on PostgreSQL also the long statement timeout set
+    # for the snapshot, and set back.
+    from django.db import connection
+
+    budget = 8 if connection.vendor == "postgresql" else 6
+    assert len(captured.statements) <= budget, captured.statements
 
 
 def test_polling_a_job_runs_at_most_2_queries(api, on_edge, small_limits):
