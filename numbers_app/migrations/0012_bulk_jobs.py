@@ -10,7 +10,7 @@ class Migration(migrations.Migration):
 
     dependencies = [
         ('accounts', '0005_idempotency_lease'),
-        ('numbers_app', '0010_number_routable'),
+        ('numbers_app', '0011_number_event_days'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
