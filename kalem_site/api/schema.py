@@ -115,11 +115,18 @@ class AutoSchema(SpectacularAutoSchema):
 
 def finish_paths(result, generator, request, public):
     """Paths as the contract writes them (no trailing slash; one is accepted too), and links
-    from each create (201) to the get, update and delete of what it created, so a stateful
-    fuzzer can follow them."""
+    from each create (201) to the get, update and delete of what it created, and from a 202 to
+    the job it accepted, so a stateful fuzzer can follow them."""
     paths = {path.rstrip("/"): operations for path, operations in result.get("paths", {}).items()}
     result["paths"] = paths
     for path, operations in paths.items():
+        accepted = operations.get("post", {}).get("responses", {}).get("202")
+        job = paths.get(f"{path.rstrip('/')}/{{job_id}}", {}).get("get")
+        if accepted is not None and job is not None:
+            # A 202's job (a bulk action by filter) to its poll.
+            accepted["links"] = {
+                "GetAccepted": {"operationId": job["operationId"], "parameters": {"job_id": "$response.body#/id"}}
+            }
         create = operations.get("post", {}).get("responses", {}).get("201")
         detail = paths.get(f"{path.rstrip('/')}/{{id}}")
         if create is None or detail is None:
