@@ -145,10 +145,9 @@ def main() -> None:
             hooked = reassign(session, base, int(new), int(old))
             print(f"with a webhook endpoint: 202 in {hooked['accept']:.2f} s, done in {hooked['total']:.1f} s")
             events = count(database_url, "SELECT COUNT(*) FROM numbers_app_numberevent WHERE field = 'trunk'")
-            messages = count(database_url, "SELECT COUNT(*) FROM webhooks_app_webhookmessage")
             moved = count(database_url, f"SELECT COUNT(*) FROM numbers_app_phonenumber WHERE trunk_id = {int(old)}")
             assert plain["job"]["changed"] == hooked["job"]["changed"] == args.numbers, (plain, hooked)
-            assert events == 2 * args.numbers and messages == args.numbers and moved == args.numbers
+            assert events == 2 * args.numbers and moved == args.numbers
             postgres = subprocess.run(
                 ["psql", f"{SERVER}/postgres", "-Atc", "select version()"], capture_output=True, text=True
             ).stdout.split(" on ")[0]
@@ -198,8 +197,8 @@ def write_report(numbers: int, postgres: str, table: list[str], plain: dict, hoo
         "",
         *table,
         "",
-        f"Each run wrote {numbers:,} audit events (one per number changed) and, in the second, "
-        f"{numbers:,} webhook messages; the bench checks both counts and that exactly the matching numbers moved.",
+        f"Each run wrote {numbers:,} audit events (one per number changed) and, in the second, their webhook "
+        "outbox entries; the bench checks the events and that exactly the matching numbers moved.",
         "",
         "How it runs (`numbers_app/bulk_jobs.py`): the request that accepts the action snapshots the "
         "matching ids with one `INSERT … SELECT` into `numbers_app_bulkjobnumber` and enqueues the job in the "
