@@ -10,7 +10,7 @@ class Migration(migrations.Migration):
 
     dependencies = [
         ('accounts', '0005_idempotency_lease'),
-        ('numbers_app', '0011_number_event_days'),
+        ('numbers_app', '0012_trunk_name_unique_per_account'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
