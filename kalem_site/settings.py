@@ -205,7 +205,8 @@ LOGOUT_REDIRECT_URL = "login"
 # password, by kalem_site.accounts.throttle. The API's bearer tokens are not sign-ins.
 AUTHENTICATION_BACKENDS = [
     "axes.backends.AxesStandaloneBackend",
-    "django.contrib.auth.backends.ModelBackend",
+    # ModelBackend, loading the user's account in the same query.
+    "kalem_site.accounts.backends.AccountUserBackend",
 ]
 try:
     LOGIN_FAILURE_LIMIT = int(os.environ.get("LOGIN_FAILURE_LIMIT", "5"))

@@ -9,6 +9,7 @@ from kalem_site.accounts.countries import country_name
 from kalem_site.accounts.models import Account
 from kalem_site.ids import id_in_range
 from kalem_site.ordering import naturally_sorted
+from kalem_site.widgets import FastSelect
 
 from .models import ASSIGNMENTS, PhoneNumber
 from .phone import parse_pasted_number
@@ -40,7 +41,10 @@ class AccountChoiceField(forms.ModelChoiceField):
     iterator = NaturalOrderChoiceIterator
 
     def __init__(self, model, **kwargs):
-        super().__init__(queryset=model.objects.none(), required=False, empty_label="— none —", **kwargs)
+        # FastSelect: the numbers list renders three of these, each with every agent or trunk.
+        super().__init__(
+            queryset=model.objects.none(), required=False, empty_label="— none —", widget=FastSelect, **kwargs
+        )
 
 
 class IdListField(forms.Field):

@@ -1,22 +1,8 @@
 """List-page plumbing shared by the dashboard views: paging and the filter sidebar."""
 
-from django.core.paginator import Paginator
-
 from kalem_site.paging import per_page_or_default
 
 from ..filters import UNASSIGNED
-
-
-class CountedPaginator(Paginator):
-    """A Paginator told its total (from NumberTally) instead of running COUNT(*)."""
-
-    def __init__(self, object_list, per_page, *, count: int):
-        super().__init__(object_list, per_page)
-        self._count = count
-
-    @property
-    def count(self) -> int:
-        return self._count
 
 
 def requested_per_page(request) -> int:

@@ -14,6 +14,7 @@ from django.views.decorators.http import require_POST
 
 from kalem_site.downloads import csv_download
 from kalem_site.ordering import naturally_sorted
+from kalem_site.paging import CountedPaginator
 from kalem_site.tasks.workers import worker_seen
 from kalem_site.web import (
     account_required,
@@ -33,7 +34,7 @@ from ..models import ASSIGNMENTS, BulkJob, NumberEvent, PhoneNumber
 from ..phone import pasted_search
 from ..selectors import number_csv_rows, number_routing
 from ..tally import FACET_COLUMNS, number_facet_counts, number_total
-from .listing import CountedPaginator, facet, requested_per_page, shorten_facet
+from .listing import facet, requested_per_page, shorten_facet
 
 # How many of its latest events a number's page shows; the Activity page has the rest.
 TIMELINE_LENGTH = 10

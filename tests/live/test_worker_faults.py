@@ -30,7 +30,7 @@ from kalem_site.accounts.models import Account, User
 account = Account.objects.create(name="Acme")
 user = User.objects.create_user(username="alice", password="alice-password", account=account)
 session = SessionStore()
-session.update({SESSION_KEY: str(user.pk), BACKEND_SESSION_KEY: "django.contrib.auth.backends.ModelBackend",
+session.update({SESSION_KEY: str(user.pk), BACKEND_SESSION_KEY: "kalem_site.accounts.backends.AccountUserBackend",
                 HASH_SESSION_KEY: user.get_session_auth_hash()})
 session.create()
 """
