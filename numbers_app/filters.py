@@ -106,6 +106,17 @@ class RoutableFilter(django_filters.ChoiceFilter):
 
 
 class LenientFilterSet(django_filters.FilterSet):
+    """A FilterSet whose filters are the same for every request (no choices read per
+    request), so its form class is built once per class: django-filter builds it anew for
+    each instance, labels and fields included, and the numbers list builds several."""
+
+    def get_form_class(self):
+        form_class = type(self).__dict__.get("_form_class")
+        if form_class is None:
+            form_class = super().get_form_class()
+            type(self)._form_class = form_class
+        return form_class
+
     def valid_values(self) -> dict:
         """The cleaned values of the filters that are valid; the dashboard shows the errors of
         the others and ignores them (the API refuses them instead)."""

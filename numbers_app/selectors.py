@@ -6,6 +6,7 @@ import io
 from collections.abc import Iterator
 
 from django.core.exceptions import ValidationError
+from django.db.models import CharField, Value
 
 from kalem_site.accounts.models import Account
 from kalem_site.ids import id_in_range
@@ -31,6 +32,23 @@ def number_routing(number: PhoneNumber) -> tuple[bool, list[str]]:
     if number.provider == PhoneNumber.Provider.MANUAL and number.trunk_id is None:
         reasons.append(NO_TRUNK_REASON)
     return not reasons, reasons
+
+
+def account_assignees(account: Account) -> dict[str, list]:
+    """The account's voice agents, text agents and trunks, by ASSIGNMENTS' names, each by
+    name: one UNION ALL query instead of one per model (the numbers list shows them all in its
+    sidebar and its bulk form). The objects carry their id and name only."""
+    parts = [
+        model.objects.for_account(account)
+        .annotate(kind=Value(name, output_field=CharField()))
+        .values_list("kind", "id", "name")
+        .order_by()  # the union is ordered as a whole (SQLite allows no ORDER BY in its parts)
+        for name, model in ASSIGNMENTS.items()
+    ]
+    loaded = {name: [] for name in ASSIGNMENTS}
+    for kind, pk, name in parts[0].union(*parts[1:], all=True).order_by("name", "id"):
+        loaded[kind].append(ASSIGNMENTS[kind](id=pk, name=name, account_id=account.id))
+    return loaded
 
 
 def number_bulk_targets(

@@ -1,9 +1,8 @@
 """Template tags of the dashboard pages."""
 
 from django import template
-from django.core.signals import setting_changed
 from django.forms import BoundField
-from django.urls import get_resolver, get_script_prefix, get_urlconf, reverse
+from django.urls import reverse
 
 from kalem_site.widgets import select_html
 
@@ -26,29 +25,20 @@ def choice_select(bound_field: BoundField, empty: str = "", autosubmit: bool = F
 
 # An id no URL of ours has in it otherwise, to cut a reversed URL around.
 _ID_PLACEHOLDER = 987654321987654321
-# (resolver, script prefix, URL name) → the URL's text before and after the id.
-_id_url_parts: dict[tuple, tuple[str, str]] = {}
 
 
-@register.simple_tag
-def id_url(name: str, pk: int) -> str:
+@register.simple_tag(takes_context=True)
+def id_url(context, name: str, pk: int) -> str:
     """`{% url name pk %}` for a URL whose only argument is an integer id, reversed once per
-    URL name rather than once per call: a list of 15 rows links each row three or four
-    times, and each `{% url %}` costs a full reverse()."""
-    key = (get_resolver(get_urlconf()), get_script_prefix(), name)
+    URL name and page rather than once per call: a list of 15 rows links each row three or
+    four times, and each `{% url %}` costs a full reverse()."""
+    parts = context.render_context.setdefault("id_url_parts", {})
     try:
-        head, tail = _id_url_parts[key]
+        head, tail = parts[name]
     except KeyError:
         head, _, tail = reverse(name, args=[_ID_PLACEHOLDER]).rpartition(str(_ID_PLACEHOLDER))
-        _id_url_parts[key] = head, tail
+        parts[name] = head, tail
     return f"{head}{int(pk)}{tail}"
-
-
-def _forget_id_urls(**kwargs) -> None:
-    _id_url_parts.clear()
-
-
-setting_changed.connect(_forget_id_urls)
 
 
 @register.filter(expects_localtime=True)

@@ -1,5 +1,7 @@
 """List-page plumbing shared by the dashboard views: paging and the filter sidebar."""
 
+from urllib.parse import urlencode
+
 from kalem_site.paging import per_page_or_default
 
 from ..filters import UNASSIGNED
@@ -9,14 +11,19 @@ def requested_per_page(request) -> int:
     return per_page_or_default(request.GET.get("per_page"))
 
 
-def _query_with(params, param: str, value: str | None) -> str:
-    """The list's query string with one filter set (or removed), back on page 1."""
+def _query_without(params, param: str) -> str:
+    """The list's query string without one filter, back on page 1."""
     params = params.copy()
     params.pop("page", None)
     params.pop(param, None)
-    if value is not None:
-        params[param] = value
     return params.urlencode()
+
+
+def _and(others: str, param: str, value: str | None) -> str:
+    # What QueryDict.urlencode() appends for a value set after the others.
+    if value is None:
+        return ""
+    return ("&" if others else "") + urlencode({param: value})
 
 
 def facet(params, param: str, counts: dict, options, unassigned: bool = False) -> dict:
@@ -28,10 +35,12 @@ def facet(params, param: str, counts: dict, options, unassigned: bool = False) -
         choices.append({"value": UNASSIGNED, "label": "Unassigned", "count": counts.get(None, 0)})
     for value, label in options:
         choices.append({"value": str(value), "label": label, "count": counts.get(value, 0)})
+    # The other filters' part of the links, encoded once for all the choices.
+    others = _query_without(params, param)
     for choice in choices:
         choice["selected"] = choice["value"] == selected
-        choice["query"] = _query_with(params, param, choice["value"])
-    return {"param": param, "choices": choices, "selected": selected, "clear_query": _query_with(params, param, None)}
+        choice["query"] = others + _and(others, param, choice["value"])
+    return {"param": param, "choices": choices, "selected": selected, "clear_query": others}
 
 
 # How many agents or trunks a facet of the sidebar lists before "Show all": the ones with the

@@ -32,7 +32,7 @@ from ..filters import ROUTABLE_CHOICES, UNASSIGNED, NumberFilter
 from ..forms import BulkActionForm, NumberCreateForm, NumberUpdateForm, PerPageForm
 from ..models import ASSIGNMENTS, BulkJob, NumberEvent, PhoneNumber
 from ..phone import pasted_search
-from ..selectors import number_csv_rows, number_routing
+from ..selectors import account_assignees, number_csv_rows, number_routing
 from ..tally import FACET_COLUMNS, number_facet_counts, number_total
 from .listing import facet, requested_per_page, shorten_facet
 
@@ -85,7 +85,8 @@ def number_list(request):
     else:
         counts = number_facet_counts(account=account, params=query.dict())
     # The account's agents and trunks, read once for both the sidebar and the bulk form.
-    assignees = {name: naturally_sorted(model.objects.for_account(account)) for name, model in ASSIGNMENTS.items()}
+    # One query for the three, in natural order ("Agent 2" before "Agent 10").
+    assignees = {name: naturally_sorted(loaded) for name, loaded in account_assignees(account).items()}
     params = request.GET
     facets = [
         ("Status", facet(params, "status", counts["status"], PhoneNumber.Status.choices)),
