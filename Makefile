@@ -35,10 +35,13 @@ test: install
 	$(BIN)/pytest $(PYTEST_ARGS)
 
 # The benchmark (not part of the tests): PostgreSQL on 127.0.0.1:5432, wrk, about 15 minutes;
-# each endpoint beside its floor and beside the baseline commit (BENCH_BASELINE, default 91835b7).
-# BENCH_ARGS="--sizes 2000 --duration 3 --runs 1 --baseline none" for a quick look.
+# each endpoint beside its floor and beside the baseline commit (BENCH_BASELINE, default 91835b7);
+# then the dashboard's and the admin's page times by N (docs/PERFORMANCE-pages.md, a few minutes).
+# BENCH_ARGS="--sizes 2000 --duration 3 --runs 1 --baseline none" BENCH_PAGES_ARGS="--sizes 10000"
+# for a quick look.
 bench: install
 	$(BIN)/python bench/run.py $(BENCH_ARGS)
+	$(BIN)/python bench/pages.py $(BENCH_PAGES_ARGS)
 
 # The CSV import of 100,000 rows, timed on PostgreSQL and SQLite (about 2 minutes), then
 # the dashboard's import of 100,000 rows end to end with one worker, on PostgreSQL.

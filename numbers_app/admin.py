@@ -2,14 +2,21 @@ from contextlib import suppress
 
 from django import forms
 from django.contrib import admin, messages
+from django.contrib.admin.views.main import ORDER_VAR, PAGE_VAR
 from django.core.exceptions import ValidationError
+from django.db.models import Sum
 
 from kalem_site.accounts.admin import ReadOnlyAdmin
+from kalem_site.accounts.models import Account
 from kalem_site.actors import admin_actor
+from kalem_site.ids import id_in_range
+from kalem_site.paging import CountedPaginator
 
 from . import services
+from .filters import NUMBER_DIGITS, UNASSIGNED
 from .models import ASSIGNMENTS, ImportJob, NumberEvent, PhoneNumber, SipTrunk
-from .phone import parse_e164
+from .phone import parse_e164, search_digits
+from .tally import number_tally_for
 from .trunk_form import TrunkFieldsForm
 
 
@@ -44,6 +51,32 @@ class PhoneNumberAdmin(admin.ModelAdmin):
     readonly_fields = ["created_at", "updated_at"]
     list_per_page = 100
     actions = ["activate", "deactivate"]
+    # The total of every number would be a COUNT(*) over all accounts on each page.
+    show_full_result_count = False
+
+    def get_search_results(self, request, queryset, search_term):
+        """A search of digits (with the punctuation a number is written with) finds the numbers
+        containing them, through the digits' trigram index, as the dashboard's and the API's
+        search does; any other search looks in the account's and the agents' and trunk's
+        names, and in the numbers, as Django's admin does."""
+        try:
+            digits = search_digits(search_term)
+        except ValidationError:
+            digits = ""
+        if not digits:
+            return super().get_search_results(request, queryset, search_term)
+        return queryset.alias(number_digits=NUMBER_DIGITS).filter(number_digits__contains=digits), False
+
+    def get_paginator(self, request, queryset, per_page, orphans=0, allow_empty_first_page=True):
+        """Pages read from the nearer end as deferred joins (the last page costs what the
+        first does), counted from NumberTally when the filters allow, else by COUNT(*)."""
+        return CountedPaginator(
+            queryset,
+            per_page,
+            count=_tally_count(request.GET),
+            orphans=orphans,
+            allow_empty_first_page=allow_empty_first_page,
+        )
 
     def get_readonly_fields(self, request, obj=None):
         # The number of an existing entry never changes (as in the API).
@@ -94,6 +127,41 @@ class PhoneNumberAdmin(admin.ModelAdmin):
     @admin.action(description="Deactivate selected numbers")
     def deactivate(self, request, queryset):
         self._set_status(request, queryset, active=False)
+
+
+# The changelist's filter parameters that NumberTally can answer: parameter → the list filter
+# (as NumberFilter names it) whose value it gives.
+_TALLY_PARAMS = {
+    "status__exact": "status",
+    "provider__exact": "provider",
+    **{f"{field}__id__exact": f"{field}_id" for field in ASSIGNMENTS},
+}
+# Parameters that change the order or the page, not which rows are counted.
+_UNCOUNTED_PARAMS = {ORDER_VAR, PAGE_VAR}
+
+
+def _tally_count(params) -> int | None:
+    """How many numbers the admin's numbers list has with these parameters, from NumberTally
+    (a sum over its rows, for one account or all), or None when a parameter (a search, a
+    filter the tally does not keep) needs a COUNT(*)."""
+    account, filters = None, {}
+    for name, value in params.items():
+        if name in _UNCOUNTED_PARAMS:
+            continue
+        if name in _TALLY_PARAMS and (not name.endswith("_id__exact") or _an_id(value)):
+            filters[_TALLY_PARAMS[name]] = value
+        elif name == "account__id__exact" and _an_id(value):
+            account = Account(id=_an_id(value))
+        elif name.removesuffix("__isnull") in ASSIGNMENTS and value.lower() not in ("", "false", "0"):
+            filters[f"{name.removesuffix('__isnull')}_id"] = UNASSIGNED
+        else:
+            return None
+    tally = number_tally_for(account=account, filters=filters)
+    return tally.aggregate(total=Sum("count"))["total"] or 0
+
+
+def _an_id(value: str) -> int | None:
+    return id_in_range(value) if value.isascii() and value.isdigit() else None
 
 
 class SipTrunkAdminForm(TrunkFieldsForm):

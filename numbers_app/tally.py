@@ -121,12 +121,15 @@ def _unassigned_as_none(column: str, value):
     return None if column.endswith("_id") and value == 0 else value
 
 
-def number_tally_for(*, account: Account, filters: dict):
-    """The tally rows of the account that match the list's filters (cleaned NumberFilter
-    data), or None when a filter (a search) cannot be answered from the tally."""
+def number_tally_for(*, account: Account | None, filters: dict):
+    """The tally rows of the account (of every account when None: the admin's list) that
+    match the list's filters (cleaned NumberFilter data), or None when a filter (a search)
+    cannot be answered from the tally."""
     if filters.get("search"):
         return None
-    tally = NumberTally.objects.filter(account=account, count__gt=0)
+    tally = NumberTally.objects.filter(count__gt=0)
+    if account is not None:
+        tally = tally.filter(account=account)
     for param, column in FACET_COLUMNS.items():
         value = filters.get(param)
         if value in (None, ""):
@@ -137,7 +140,7 @@ def number_tally_for(*, account: Account, filters: dict):
     return tally
 
 
-def number_total(*, account: Account, filters: dict, numbers) -> int:
+def number_total(*, account: Account | None, filters: dict, numbers) -> int:
     """How many numbers the filtered list has: from the tally (a sum over a few rows) when it
     can answer, else COUNT(*) of `numbers`."""
     tally = number_tally_for(account=account, filters=filters)

@@ -1,9 +1,9 @@
 """The Activity page: every change to the account's numbers."""
 
 from django.core.exceptions import ValidationError
-from django.core.paginator import Paginator
 from django.shortcuts import render
 
+from kalem_site.paging import CountedPaginator
 from kalem_site.web import account_required
 
 from ..filters import EventFilter
@@ -27,7 +27,8 @@ def activity(request):
             pass
     filterset = EventFilter(query, queryset=NumberEvent.objects.filter(account_id=account_id).newest_first())
     filterset.is_valid()  # the page lists the errors; `qs` applies only the valid filters
-    page = Paginator(filterset.qs, requested_per_page(request)).get_page(request.GET.get("page"))
+    # Deep pages from the nearer end, as the numbers list's.
+    page = CountedPaginator(filterset.qs, requested_per_page(request)).get_page(request.GET.get("page"))
     # Which of the page's numbers still exist, to link only to those.
     number_ids = {event.number_id for event in page}
     existing = set(PhoneNumber.objects.filter(account_id=account_id, pk__in=number_ids).values_list("pk", flat=True))

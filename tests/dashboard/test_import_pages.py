@@ -413,8 +413,9 @@ def test_an_imported_job_cannot_be_checked_again(owner_client, checked_job):
     assert checked_job.state == "imported"
 
 
-# Session, user, the account (named in the header), the job, the rows' count, a page of rows.
-JOB_PAGE_QUERIES = 6
+# Session, the user with their account (named in the header), the job, the rows' count, a
+# page of rows.
+JOB_PAGE_QUERIES = 5
 
 
 @pytest.mark.parametrize("rows", [10, 100])

@@ -548,3 +548,42 @@ def test_names_are_escaped_in_the_table_filters_and_dropdowns(client, owner, acc
     body = html(response)
     assert "<script>alert" not in body
     assert "&lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt;" in body
+
+
+# --- deep pages ------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("page, start", [(1, 0), (3, 30), (4, 45), (6, 75), (7, 90)])
+def test_every_page_holds_its_own_rows_in_order_read_from_either_end(client, owner, many_numbers, page, start):
+    # Pages past the middle are read backwards from the last row (as the API reads them).
+    client.force_login(owner)
+
+    response = client.get(f"/numbers/?page={page}")
+
+    assert response.status_code == 200
+    assert listed(response) == [n.number for n in many_numbers[start : start + 15]]
+    assert f"{start + 1}–{min(start + 15, 101)} of 101" in html(response)
+
+
+def test_a_filtered_last_page_holds_the_last_matching_rows(client, owner, many_numbers):
+    for number in many_numbers[::2]:
+        PhoneNumber.objects.filter(pk=number.pk).update(status="inactive")
+    client.force_login(owner)
+
+    response = client.get("/numbers/?status=inactive&page=4")
+
+    assert response.status_code == 200
+    assert listed(response) == [n.number for n in many_numbers[::2][45:]]
+
+
+def test_the_last_page_runs_the_same_number_of_queries_as_the_first(
+    client, owner, make_number, make_voice_agent, make_text_agent, make_trunk, django_assert_num_queries
+):
+    fill_account(owner.account, 40, make_number, make_voice_agent, make_text_agent, make_trunk)
+    client.force_login(owner)
+
+    with django_assert_num_queries(LIST_QUERIES):
+        response = client.get("/numbers/?page=3")
+
+    assert response.status_code == 200
+    assert len(listed(response)) == 10

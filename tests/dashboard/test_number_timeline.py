@@ -222,9 +222,9 @@ def test_events_made_through_the_api_name_the_token(client, owner, api, number):
     assert timeline(response)[0] == ["Provider changed Provider: manual → twilio", "Owner token (token)", "API"]
 
 
-# Session, user, account, the number with its assignments, the timeline's events, and the
-# form's three dropdowns.
-TIMELINE_PAGE_QUERIES = 8
+# Session, the user with their account, the number with its assignments, the timeline's
+# events, and the form's three dropdowns.
+TIMELINE_PAGE_QUERIES = 7
 
 
 @pytest.mark.parametrize("flips", [1, 30])

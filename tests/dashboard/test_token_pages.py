@@ -108,8 +108,8 @@ def test_expired_and_revoked_tokens_are_marked(client, owner, account):
     assert "/revoke/" not in leaked
 
 
-# Session, user, the account, tokens with their creators = 4.
-TOKEN_LIST_QUERIES = 4
+# Session, the user with their account, tokens with their creators = 3.
+TOKEN_LIST_QUERIES = 3
 
 
 @pytest.mark.parametrize("tokens", [1, 60])

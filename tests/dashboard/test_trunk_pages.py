@@ -104,8 +104,8 @@ def test_an_invalid_direction_is_reported_not_a_500(client, owner, account, make
     assert rows(response) == ["Main"]
 
 
-# Session, user, count, the account (named in the header), rows = 5.
-TRUNK_LIST_QUERIES = 5
+# Session, the user with their account (named in the header), count, rows = 4.
+TRUNK_LIST_QUERIES = 4
 
 
 @pytest.mark.parametrize("trunks", [1, 100])
