@@ -17,6 +17,7 @@ import datetime
 import http.client
 import http.cookiejar
 import math
+import os
 import re
 import socket
 import statistics
@@ -71,12 +72,22 @@ def seed(env: dict, size: int) -> dict:
     with psycopg.connect(f"{api_bench.SERVER}/{DATABASE}") as connection:
         account = connection.execute("SELECT id FROM accounts_account WHERE name = 'Bench'").fetchone()[0]
         # One "created" event per number of every account, as an import writes them.
+        # The state as numbers_app.audit.number_state() records it: assignments as {id, name}.
+        assigned = ", ".join(
+            f"'{field}', CASE WHEN {alias}.id IS NULL THEN NULL "
+            f"ELSE jsonb_build_object('id', {alias}.id, 'name', {alias}.name) END"
+            for field, alias in (("voice_agent", "v"), ("text_agent", "t"), ("trunk", "s"))
+        )
         connection.execute(
             "INSERT INTO numbers_app_numberevent (account_id, number_id, number, action, field, before, after, "
             "actor_type, actor_name, channel, occurred_at) "
-            "SELECT account_id, id, number, 'created', '', NULL, "
-            "jsonb_build_object('status', status, 'provider', provider), 'user', 'bench', 'dashboard', %s "
-            "FROM numbers_app_phonenumber ORDER BY id",
+            "SELECT n.account_id, n.id, n.number, 'created', '', NULL, "
+            f"jsonb_build_object('status', n.status, 'provider', n.provider, {assigned}), "
+            "'user', 'bench', 'dashboard', %s "
+            "FROM numbers_app_phonenumber n "
+            "LEFT JOIN agents_app_voiceagent v ON v.id = n.voice_agent_id "
+            "LEFT JOIN agents_app_textagent t ON t.id = n.text_agent_id "
+            "LEFT JOIN numbers_app_siptrunk s ON s.id = n.trunk_id ORDER BY n.id",
             [now],
         )
         connection.commit()
@@ -169,15 +180,22 @@ def time_page(path: str, cookie: str, *, warmup: int, requests: int) -> float:
 
 
 def measure(seeded: dict, args) -> dict[str, float]:
+    """The p50 of each page, and (under "load") the machine's 1-minute load average before and
+    after: other work on the machine slows every page alike."""
     cookies = {
         "operator": signed_in_cookie("/login/", *api_bench.OPERATOR),
         "staff": signed_in_cookie("/admin/login/?next=/admin/", *STAFF),
     }
     results = {}
+    load_before = os.getloadavg()[0]
     for name, path, who in pages(seeded):
         results[name] = time_page(path, cookies[who], warmup=args.warmup, requests=args.requests)
         print(f"  {name:38} p50 {results[name]:8.1f} ms   {path}", flush=True)
+    LOAD[seeded["size"]] = (load_before, os.getloadavg()[0])
     return results
+
+
+LOAD: dict[int, tuple[float, float]] = {}
 
 
 # Report ----------------------------------------------------------------------------------
@@ -193,6 +211,10 @@ def report(by_size: dict[int, dict[str, float]], args) -> str:
         f"Each figure is the p50 of {args.requests} sequential requests (after {args.warmup} warm-up requests) on one",
         "keep-alive connection, signed in, one page at a time: the server's time plus a loopback round trip.",
         "Production settings (DEBUG off), gunicorn per gunicorn.conf.py, one audit event per number.",
+        "",
+        "Machine load (1-minute load average on its "
+        f"{os.cpu_count()} cores, before → after each size's pages): "
+        + ", ".join(f"N = {size:,}: {before:.1f} → {after:.1f}" for size, (before, after) in sorted(LOAD.items())),
         "",
         "Goal (issue 15 item 4): every page ≤ 100 ms at 100k numbers and ≤ 200 ms at 1M.",
         "",
