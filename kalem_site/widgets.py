@@ -40,7 +40,8 @@ class FastSelect(forms.Select):
     which the dashboard does not use, it renders as a Select."""
 
     def render(self, name, value, attrs=None, renderer=None):
-        choices = list(self.choices)
+        # Iterated, not list()ed: list() asks a model field's choices for their len(), a COUNT(*).
+        choices = [choice for choice in self.choices]
         if _has_groups(choices):
             self.choices = choices  # iterated once already: a model field's choices are a query
             return super().render(name, value, attrs, renderer)

@@ -2,7 +2,7 @@ from contextlib import suppress
 
 from django import forms
 from django.contrib import admin, messages
-from django.contrib.admin.views.main import ORDER_VAR, PAGE_VAR
+from django.contrib.admin.views.main import ORDER_VAR, PAGE_VAR, SEARCH_VAR
 from django.core.exceptions import ValidationError
 from django.db.models import Sum
 
@@ -136,7 +136,8 @@ _TALLY_PARAMS = {
     "provider__exact": "provider",
     **{f"{field}__id__exact": f"{field}_id" for field in ASSIGNMENTS},
 }
-# Parameters that change the order or the page, not which rows are counted.
+# Parameters that change the order or the page, not which rows are counted (and an empty
+# search, which the search box sends).
 _UNCOUNTED_PARAMS = {ORDER_VAR, PAGE_VAR}
 
 
@@ -146,18 +147,23 @@ def _tally_count(params) -> int | None:
     filter the tally does not keep) needs a COUNT(*)."""
     account, filters = None, {}
     for name, value in params.items():
-        if name in _UNCOUNTED_PARAMS:
+        if name in _UNCOUNTED_PARAMS or (name == SEARCH_VAR and not value.strip()):
             continue
         if name in _TALLY_PARAMS and (not name.endswith("_id__exact") or _an_id(value)):
             filters[_TALLY_PARAMS[name]] = value
         elif name == "account__id__exact" and _an_id(value):
             account = Account(id=_an_id(value))
-        elif name.removesuffix("__isnull") in ASSIGNMENTS and value.lower() not in ("", "false", "0"):
+        elif name.endswith("__isnull") and name.removesuffix("__isnull") in ASSIGNMENTS and _is_true(value):
             filters[f"{name.removesuffix('__isnull')}_id"] = UNASSIGNED
         else:
             return None
     tally = number_tally_for(account=account, filters=filters)
     return tally.aggregate(total=Sum("count"))["total"] or 0
+
+
+def _is_true(value: str) -> bool:
+    # As the admin reads an __isnull value.
+    return value.lower() not in ("", "false", "0")
 
 
 def _an_id(value: str) -> int | None:

@@ -43,6 +43,7 @@ def test_the_changelist_counts_from_the_tally_whatever_the_filters(staff_client,
         "voice_agent__isnull=True",
         "trunk__isnull=True&provider__exact=manual",
         f"trunk__id__exact={numbers['trunk'].pk}&o=2",
+        "q=&status__exact=inactive",
     ]
     for query in queries:
         response = staff_client.get(f"{URL}?{query}")
@@ -56,7 +57,14 @@ def test_the_changelist_counts_from_the_tally_whatever_the_filters(staff_client,
 
 @pytest.mark.parametrize(
     "query",
-    ["q=555", "voice_agent__isnull=False", "voice_agent__id__exact=abc", "_facets=True", "trunk__name=Main"],
+    [
+        "q=555",
+        "voice_agent__isnull=False",
+        "voice_agent__id__exact=abc",
+        "voice_agent=1",
+        "_facets=True",
+        "trunk__name=Main",
+    ],
 )
 def test_what_the_tally_cannot_answer_is_counted(query):
     assert _tally_count(QueryDict(query)) is None

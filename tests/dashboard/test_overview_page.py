@@ -254,9 +254,9 @@ def test_the_top_bar_has_the_overview_marked_current(client, owner):
 
 # Queries
 
-# Session, user, the account (the top bar names it), the tally's sums, the days of the chart,
-# the latest events, and which of their numbers still exist = 7.
-OVERVIEW_QUERIES = 7
+# Session, the user with their account (the top bar names it), the tally's sums, the days of
+# the chart, the latest events, and which of their numbers still exist = 6.
+OVERVIEW_QUERIES = 6
 
 
 @pytest.mark.parametrize("size", [2, 40])
