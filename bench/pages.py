@@ -44,9 +44,9 @@ def _free_port() -> int:
 
 # Its own database and a free port, so that it never meets bench/run.py's (or anything else
 # listening on this machine).
-api_bench.DATABASE = DATABASE = "kalem_bench_pages"
-api_bench.PORT = PORT = _free_port()
-api_bench.BASE = BASE = f"http://127.0.0.1:{PORT}"
+DATABASE = "kalem_bench_pages"
+PORT = _free_port()
+BASE = f"http://127.0.0.1:{PORT}"
 STAFF = ("bench-staff", "bench-staff-password-123")
 # Server time goals (ms) of issue 15 item 4, by N; sizes between use the larger goal.
 GOALS = {100_000: 100, 1_000_000: 200}
@@ -60,7 +60,7 @@ def goal_for(size: int) -> int:
 
 
 def seed(env: dict, size: int) -> dict:
-    seeded = api_bench.seed(env, size)
+    seeded = api_bench.seed(env, size, database=DATABASE)
     api_bench.manage(
         env,
         "shell",
@@ -102,12 +102,12 @@ def seed(env: dict, size: int) -> dict:
 
 
 class Server(api_bench.Gunicorn):
-    """bench/run.py's gunicorn, given longer to start on a loaded machine (its own wait is
-    30 s), and never left running when it does not start."""
+    """bench/run.py's gunicorn on this benchmark's port, given longer to start on a loaded
+    machine (its own wait is 60 s), and never left running when it does not start."""
 
     def __init__(self, env: dict, log: Path):
         try:
-            super().__init__(env, log)
+            super().__init__(env, log, port=PORT)
         except SystemExit:
             deadline = time.monotonic() + 120
             while self.process.poll() is None and time.monotonic() < deadline:
@@ -203,7 +203,7 @@ LOAD: dict[int, tuple[float, float]] = {}
 
 def machine() -> str:
     # bench/run.py's description of the machine, without its wrk settings (not used here).
-    return api_bench.machine().split("; wrk")[0]
+    return api_bench.machine().split("; gunicorn")[0]
 
 
 def report(by_size: dict[int, dict[str, float]], args) -> str:
@@ -215,7 +215,7 @@ def report(by_size: dict[int, dict[str, float]], args) -> str:
         f"Measured by `make bench` (`bench/pages.py`) on {datetime.date.today().isoformat()}: {machine()}.",
         f"Each figure is the p50 of {args.requests} sequential requests (after {args.warmup} warm-up requests) on one",
         "keep-alive connection, signed in, one page at a time: the server's time plus a loopback round trip.",
-        "Production settings (DEBUG off), gunicorn per gunicorn.conf.py, one audit event per number.",
+        "Production settings (DEBUG off), gunicorn per gunicorn.conf.py with 2 workers, one audit event per number.",
         "",
         "Machine load (1-minute load average on its "
         f"{os.cpu_count()} cores, before → after each size's pages): "
@@ -314,13 +314,13 @@ def main() -> None:
     parser.add_argument("--output", default=str(PROJECT / "docs" / "PERFORMANCE-pages.md"))
     args = parser.parse_args()
     # Requests come one at a time: two workers serve them, and start sooner than 2×cores+1.
-    env = {**api_bench.server_env(), "WEB_CONCURRENCY": "2"}
+    env = {**api_bench.server_env(DATABASE), "WEB_CONCURRENCY": "2"}
     by_size = {}
     with tempfile.TemporaryDirectory() as folder:
         for size in (int(value) for value in args.sizes.split(",")):
             print(f"N = {size:,}: seeding…", flush=True)
             started = time.monotonic()
-            api_bench.reset_database()
+            api_bench.reset_database(DATABASE)
             seeded = seed(env, size)
             print(f"  seeded in {time.monotonic() - started:.0f} s", flush=True)
             server = Server(env, Path(folder) / f"gunicorn-{size}.log")
