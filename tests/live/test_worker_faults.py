@@ -100,7 +100,7 @@ print(import_job_start(job=job, phase="import", actor=Actor.for_user(job.created
             assert 3000 <= done_at_kill < ROWS and done_at_kill % 1000 == 0
             assert numbers == created == recorded == done_at_kill
             body = page(base, job_page, session)
-            assert f"Importing {done_at_kill} of {ROWS} rows" in body
+            assert f"Importing {done_at_kill:,} of {ROWS:,} rows" in body
             assert '<meta http-equiv="refresh" content="2">' in body
             # No heartbeat for TASKS_NO_WORKER_SECONDS (2 s here): the page says so.
             time.sleep(2.5)
