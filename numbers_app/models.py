@@ -235,7 +235,7 @@ ASSIGNMENTS: dict[str, type[models.Model]] = {"voice_agent": VoiceAgent, "text_a
 class NumberTally(models.Model):
     """How many numbers an account has for each combination of the list's filters.
 
-    Kept by database triggers on PhoneNumber (migration 0003), so it is exact whatever writes
+    Kept by database triggers on PhoneNumber (migration 0003, now 0012), so it is exact whatever writes
     the numbers, and read instead of COUNT(*) when a list has no search: the total of any
     combination of filters is then a sum over a handful of rows, however many numbers there
     are. Unassigned is 0 rather than NULL, so the unique constraint holds on every database.
@@ -262,6 +262,40 @@ class NumberTally(models.Model):
 
     def __str__(self) -> str:
         return f"{self.account_id}/{self.status}/{self.provider}: {self.count}"
+
+
+class NumberFacetCount(models.Model):
+    """How many numbers of an account one filter value matches on its own: a row per (filter,
+    value) of the list (`status`/`active`, `voice_agent_id`/`3`, `trunk_id`/`none`,
+    `routable`/`true`, …), plus the account's total (`total`/``). About 45 rows per account
+    whatever the number of numbers or of their combinations.
+
+    Kept by the same triggers as NumberTally (migration 0012), from the same changes, so an
+    unfiltered list's total and a single filter's count are one row each, and the sidebar's
+    counts of an unfiltered list are the account's rows here, not a scan of its thousands of
+    combinations. `value` is the filter's query-parameter value as text."""
+
+    account = models.ForeignKey(Account, on_delete=models.CASCADE, related_name="+", db_index=False)
+    facet = models.CharField(max_length=14)
+    value = models.CharField(max_length=20, blank=True)
+    count = models.BigIntegerField()
+
+    class Meta:
+        ordering = ["account", "facet", "value"]
+        constraints = [
+            # The key the triggers upsert on, in the order they lock rows.
+            models.UniqueConstraint(fields=["account", "facet", "value"], name="numberfacetcount_unique_value"),
+            models.CheckConstraint(condition=models.Q(count__gte=0), name="numberfacetcount_count_not_negative"),
+            models.CheckConstraint(
+                condition=models.Q(
+                    facet__in=["total", "status", "provider", "voice_agent_id", "text_agent_id", "trunk_id", "routable"]
+                ),
+                name="numberfacetcount_facet_valid",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.account_id}/{self.facet}={self.value}: {self.count}"
 
 
 class NumberEventQuerySet(models.QuerySet):

@@ -33,7 +33,7 @@ from ..forms import BulkActionForm, NumberCreateForm, NumberUpdateForm, PerPageF
 from ..models import ASSIGNMENTS, BulkJob, NumberEvent, PhoneNumber
 from ..phone import pasted_search
 from ..selectors import account_assignees, number_csv_rows, number_routing
-from ..tally import FACET_COLUMNS, number_facet_counts, number_total
+from ..tally import FACETS, FacetCounts, number_facet_counts, number_total
 from .listing import facet, requested_per_page, shorten_facet
 
 # How many of its latest events a number's page shows; the Activity page has the rest.
@@ -81,7 +81,7 @@ def number_list(request):
     page = CountedPaginator(numbers, per_page, count=total).get_page(request.GET.get("page"))
 
     if search_error:
-        counts = {param: {} for param in (*FACET_COLUMNS, "routable")}
+        counts = FacetCounts({param: {} for param in FACETS})
     else:
         counts = number_facet_counts(account=account, params=query.dict())
     # The account's agents and trunks, read once for both the sidebar and the bulk form.
@@ -106,9 +106,11 @@ def number_list(request):
             "page": page,
             "filterset": filterset,
             "facets": facets,
+            # With a search matching many numbers, the counts are lower bounds (tally.py).
+            "facets_sample": counts.sample,
             "per_page_form": PerPageForm(initial={"per_page": per_page}),
             "bulk_form": bulk_form,
-            "is_filtered": any(params.get(param) for param in (*FACET_COLUMNS, "routable", "search")),
+            "is_filtered": any(params.get(param) for param in (*FACETS, "search")),
             "search_error": search_error,
             # What filter_errors.html lists as ignored: the search is not among them.
             "ignored_filters": SimpleNamespace(

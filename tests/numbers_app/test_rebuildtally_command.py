@@ -1,6 +1,7 @@
 """`rebuildtally` recomputes NumberTally from the numbers: after any mix of writes it finds
 exactly what the triggers kept, and it repairs a tally that was damaged."""
 
+from collections import Counter
 from io import StringIO
 
 from django.core.management import call_command
@@ -8,8 +9,9 @@ from django.core.management import call_command
 from agents_app.services import agent_delete
 from numbers_app import services
 from numbers_app.imports import number_import, read_rows
-from numbers_app.models import NumberTally, PhoneNumber
-from numbers_app.tally import tally_counts
+from numbers_app.models import NumberFacetCount, NumberTally, PhoneNumber
+from numbers_app.selectors import number_routing
+from numbers_app.tally import TALLY_KEY, tally_counts
 from tests.audit import TEST_ACTOR
 
 
@@ -20,13 +22,19 @@ def rebuild() -> str:
 
 
 def counted_from_numbers() -> dict:
-    counts = {}
-    for row in PhoneNumber.objects.values_list(
-        "account_id", "status", "provider", "voice_agent_id", "text_agent_id", "trunk_id"
-    ):
-        key = (*row[:3], *(pk or 0 for pk in row[3:]))
-        counts[key] = counts.get(key, 0) + 1
-    return counts
+    """The combinations and the facet counts, counted in Python from the numbers."""
+    counts = Counter()
+    for number in PhoneNumber.objects.all():
+        row = [getattr(number, column) for column in TALLY_KEY]
+        counts[(*row[:3], *(pk or 0 for pk in row[3:]))] += 1
+        account = number.account_id
+        counts[(account, "total", "")] += 1
+        counts[(account, "status", number.status)] += 1
+        counts[(account, "provider", number.provider)] += 1
+        for facet in ("voice_agent_id", "text_agent_id", "trunk_id"):
+            counts[(account, facet, str(getattr(number, facet) or "none"))] += 1
+        counts[(account, "routable", "true" if number_routing(number)[0] else "false")] += 1
+    return dict(counts)
 
 
 def test_a_rebuilt_tally_equals_the_one_the_triggers_kept(
@@ -51,6 +59,10 @@ def test_a_rebuilt_tally_equals_the_one_the_triggers_kept(
     kept = tally_counts()
     assert kept == counted_from_numbers()
     assert len(kept) >= 5
+    # The facet rows are part of it: both accounts' totals, routable or not, every value.
+    assert kept[(account.id, "total", "")] == PhoneNumber.objects.filter(account=account).count()
+    assert kept[(other_account.id, "total", "")] == 1
+    assert {key[2] for key in kept if key[:2] == (account.id, "routable")} == {"true", "false"}
 
     assert rebuild() == "Tally rebuilt: every count was already right.\n"
 
@@ -68,8 +80,10 @@ def test_it_repairs_a_damaged_tally(account, make_number, make_trunk):
     NumberTally.objects.create(
         account=account, status="active", provider="twilio", voice_agent_id=0, text_agent_id=0, trunk_id=0, count=3
     )
+    NumberFacetCount.objects.filter(account=account, facet="total").update(count=9)
+    NumberFacetCount.objects.filter(account=account, facet="trunk_id", value="none").delete()
 
-    assert rebuild() == "Tally rebuilt: 3 combinations had a wrong count and were corrected.\n"
+    assert rebuild() == "Tally rebuilt: 5 rows had a wrong count and were corrected.\n"
 
     assert tally_counts() == kept == counted_from_numbers()
     # The list's total reads the tally: it is right again.
