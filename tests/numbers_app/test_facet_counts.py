@@ -8,9 +8,10 @@ import random
 import re
 
 import pytest
+
 from numbers_app import tally
 from numbers_app.filters import UNASSIGNED
-from numbers_app.models import PhoneNumber
+from numbers_app.models import NumberTally, PhoneNumber
 from numbers_app.selectors import number_routing
 from numbers_app.tally import FACETS, number_facet_counts
 from tests.helpers import queries
@@ -121,8 +122,6 @@ def test_without_filters_they_read_only_the_accounts_facet_rows(account, varied)
 def test_a_single_filters_own_counts_come_from_its_facet_rows(account, varied):
     # Its own counts are what each value alone matches: the facet rows, however the
     # combinations are. Damage the combinations of the other status to prove it.
-    from numbers_app.models import NumberTally
-
     NumberTally.objects.filter(account=account, status="inactive").update(count=1000)
     counts = number_facet_counts(account=account, params={"status": "active"})
     assert counts["status"] == expected(account, {"status": "active"})["status"]
