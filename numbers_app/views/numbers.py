@@ -107,7 +107,7 @@ def number_list(request):
             "filterset": filterset,
             "facets": facets,
             # With a search matching many numbers, the counts are lower bounds (tally.py).
-            "facets_sample": counts.sample,
+            "facets_sample": f"{counts.sample:,}" if counts.sample else None,
             "per_page_form": PerPageForm(initial={"per_page": per_page}),
             "bulk_form": bulk_form,
             "is_filtered": any(params.get(param) for param in (*FACETS, "search")),
