@@ -237,8 +237,8 @@ def _all_of(conditions: list[tuple[str, list]]) -> tuple[str, list]:
 
 
 def _counted(sql: str, params: list) -> tuple[str, list]:
-    # A facet's count under its conditions (SUM … FILTER is not in SQLite before 3.30's
-    # aggregate FILTER, and CASE reads the same on both).
+    # A facet's count under its conditions: CASE rather than an aggregate FILTER clause, so
+    # the same SQL runs on both databases.
     return f"SUM(CASE WHEN {sql} THEN n ELSE 0 END)", params
 
 
