@@ -92,11 +92,14 @@ def measure(size: int, repeat: int) -> list[tuple]:
     for name, params in CASES:
         filters = NumberFilter(params, queryset=PhoneNumber.objects.for_account(account)).valid_values()
         numbers = NumberFilter(params, queryset=PhoneNumber.objects.for_account(account)).qs
-        new = median_ms(lambda: number_facet_counts(account=account, params=params), repeat)
-        old = median_ms(lambda: legacy_facet_counts(account=account, params=params), repeat)
-        total = median_ms(lambda: number_total(account=account, filters=filters, numbers=numbers), repeat)
+        new = median_ms(lambda params=params: number_facet_counts(account=account, params=params), repeat)
+        old = median_ms(lambda params=params: legacy_facet_counts(account=account, params=params), repeat)
+        total = median_ms(
+            lambda filters=filters, numbers=numbers: number_total(account=account, filters=filters, numbers=numbers),
+            repeat,
+        )
         query = "&".join(f"{key}={value}" for key, value in params.items())
-        page = median_ms(lambda: client.get(f"/numbers/?{query}"), repeat)
+        page = median_ms(lambda query=query: client.get(f"/numbers/?{query}"), repeat)
         exact = number_facet_counts(account=account, params=params).exact
         rows.append((size, name, old, new, total, page, exact))
         print(
