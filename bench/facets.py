@@ -22,7 +22,7 @@ sys.path.insert(0, str(PROJECT))
 
 from bench import run  # noqa: E402  (its seeding, reused)
 
-run.DATABASE = "kalem_bench_tally"
+DATABASE = "kalem_bench_tally"
 
 
 def legacy_facet_counts(*, account, params):
@@ -115,7 +115,7 @@ def main() -> None:
     parser.add_argument("--sizes", default="100000,1000000")
     parser.add_argument("--repeat", type=int, default=15)
     args = parser.parse_args()
-    env = run.server_env()
+    env = run.server_env(DATABASE)
     env["ALLOWED_HOSTS"] = "testserver"
     os.environ.update(env)
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "kalem_site.settings")
@@ -127,13 +127,13 @@ def main() -> None:
     results = []
     for size in [int(size) for size in args.sizes.split(",")]:
         connection.close()
-        run.reset_database()
+        run.reset_database(DATABASE)
         started = time.perf_counter()
-        run.seed(env, size)
+        run.seed(env, size, database=DATABASE)
         print(f"seeded {size:,} in {time.perf_counter() - started:.0f} s", flush=True)
         results += measure(size, args.repeat)
     connection.close()
-    run.reset_database()  # leave nothing behind
+    run.reset_database(DATABASE)  # leave nothing behind
     print("\n| N | list | facets before (5–6 queries) | facets now (1 query) | total | /numbers/ page | counts |")
     print("|---:|---|---:|---:|---:|---:|---|")
     for size, name, old, new, total, page, exact in results:
