@@ -235,7 +235,7 @@ ASSIGNMENTS: dict[str, type[models.Model]] = {"voice_agent": VoiceAgent, "text_a
 class NumberTally(models.Model):
     """How many numbers an account has for each combination of the list's filters.
 
-    Kept by database triggers on PhoneNumber (migration 0003, now 0013), so it is exact whatever writes
+    Kept by database triggers on PhoneNumber (migration 0003, now 0014), so it is exact whatever writes
     the numbers, and read instead of COUNT(*) when a list has no search: the total of any
     combination of filters is then a sum over a handful of rows, however many numbers there
     are. Unassigned is 0 rather than NULL, so the unique constraint holds on every database.
@@ -270,7 +270,7 @@ class NumberFacetCount(models.Model):
     `routable`/`true`, …), plus the account's total (`total`/``). About 45 rows per account
     whatever the number of numbers or of their combinations.
 
-    Kept by the same triggers as NumberTally (migration 0013), from the same changes, so an
+    Kept by the same triggers as NumberTally (migration 0014), from the same changes, so an
     unfiltered list's total and a single filter's count are one row each, and the sidebar's
     counts of an unfiltered list are the account's rows here, not a scan of its thousands of
     combinations. `value` is the filter's query-parameter value as text."""

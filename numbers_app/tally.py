@@ -1,7 +1,7 @@
 """NumberTally and NumberFacetCount: how many numbers an account has for each combination of
 the list's filters, and for each filter value alone (plus its total).
 
-Everything about them is here but the database triggers that keep them, which migration 0013
+Everything about them is here but the database triggers that keep them, which migration 0014
 creates: the reads that answer the list's totals and the sidebar's facet counts, and
 `tally_rebuild()`, which recomputes both from the numbers (the `rebuildtally` command).
 
@@ -12,7 +12,7 @@ SQLite: row-level triggers (SQLite has one writer at a time). Unassigned is 0 ra
 NULL in the combinations, so the unique key holds on every database; in the facet counts a
 value is the filter's query-parameter value as text (`none` for unassigned).
 
-The trigger SQL is in migrations 0003 and 0013 and stays as it is there: a change to the
+The trigger SQL is in migrations 0003 and 0014 and stays as it is there: a change to the
 triggers needs a new migration that drops and creates them again (and BACKFILL and
 FACET_BACKFILL below must keep counting what they count; tests/numbers_app/
 test_rebuildtally_command.py compares a rebuilt tally with the one the triggers kept).

@@ -184,7 +184,7 @@ def restore_0003_triggers(apps, schema_editor):
 class Migration(migrations.Migration):
     dependencies = [
         ("accounts", "0005_idempotency_lease"),
-        ("numbers_app", "0012_trunk_name_unique_per_account"),
+        ("numbers_app", "0013_bulk_jobs"),
     ]
 
     operations = [
