@@ -356,19 +356,3 @@ def test_the_dashboards_export_imports_back_as_unchanged(write_csv, client, owne
 
 def test_the_apis_export_imports_back_as_unchanged(write_csv, api, exported_account):
     assert_round_trip(write_csv, exported_text(api.get("/api/v1/numbers/export.csv")))
-
-
-def test_two_trunks_of_the_same_name_import_back_as_unchanged(
-    write_csv, client, owner, account, make_number, make_trunk
-):
-    first, second = make_trunk(account, "Edge"), make_trunk(account, "Edge")
-    on_first = make_number(account, "+15550000001", trunk=first)
-    make_number(account, "+15550000002", trunk=second)
-    client.force_login(owner)
-    path = write_csv(exported_text(client.get("/numbers/export.csv")))
-
-    out, _ = run(path, "--account", "Acme", "--apply")
-
-    on_first.refresh_from_db()
-    assert on_first.trunk == first
-    assert lines(out)[-1] == "0 created, 0 updated, 2 unchanged, 0 with errors (skipped)."
