@@ -112,7 +112,7 @@ print(import_job_start(job=job, phase="import", actor=Actor.for_user(job.created
                 assert second.alive
 
             body = page(base, job_page, session)
-            assert "<h2>Result</h2>" in body and f"<strong>{ROWS}</strong> created" in body
+            assert "<h2>Result</h2>" in body and f"<strong>{ROWS:,}</strong> created" in body
             assert "No worker is running" not in body
 
         assert state() == ("imported", ROWS, 1)
