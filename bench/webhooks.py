@@ -135,7 +135,7 @@ def measure(args, env: dict) -> dict:
         NumberEvent.objects.all().delete()
         DBTaskResult.objects.all().delete()
 
-    results: dict = {}
+    results: dict = {"load": " ".join(f"{value:.2f}" for value in os.getloadavg())}
     bulk_change()  # warm up
     with Receiver() as receiver:
         endpoint, secret = services.endpoint_create(account=account, url=receiver.url)
@@ -222,8 +222,8 @@ def write_report(path: Path, args, results: dict) -> None:
     lines = [
         "# Performance of webhooks",
         "",
-        f"Measured by `make bench-webhooks` on {datetime.date.today()}: {os.cpu_count()} cores (shared with other "
-        f"work), {postgres}, Python {platform.python_version()}. One local receiver (ThreadingHTTPServer, "
+        f"Measured by `make bench-webhooks` on {datetime.date.today()}: {os.cpu_count()} cores (load average "
+        f"{results['load']} when it started), {postgres}, Python {platform.python_version()}. One local receiver (ThreadingHTTPServer, "
         "verifying every signature with `standardwebhooks`), the queue's worker processes (`manage.py worker`, "
         "as the Procfile runs them).",
         "",
@@ -242,12 +242,12 @@ def write_report(path: Path, args, results: dict) -> None:
         + ".",
         "",
         "What the endpoint adds to the transaction, per batch of 1,000 events: their ids reserved in "
-        "one statement (`nextval` over `generate_series`), one `INSERT … SELECT` in which the database "
+        "one statement (`nextval` over `generate_series`, the sequence named once), one `INSERT … SELECT` in which the database "
         "copies the changed numbers' state (the snapshot the bodies show), and one outbox row per "
         "endpoint listing the events. A worker then makes each outbox row into its messages (one "
         "`INSERT … SELECT`, the `webhook-id`s made by the database) and builds each body when it "
-        "first claims the message. The machine was shared with other work, so runs vary: the median "
-        "of alternating runs is the figure.",
+        "first claims the message. Runs vary with what else the machine "
+        "does: the median of alternating runs is the figure.",
         "",
         f"## Delivery of the {args.numbers:,} messages of one bulk change",
         "",
