@@ -125,11 +125,22 @@ def seed(env: dict, size: int, *, project: Path = PROJECT, database: str = DATAB
     now = datetime.datetime.now(datetime.UTC)
     with psycopg.connect(f"{SERVER}/{database}") as connection:
         accounts = [connection.execute("SELECT id FROM accounts_account WHERE name = 'Bench'").fetchone()[0]]
+        # The other accounts' columns as the Bench account's (whatever columns the project's
+        # migrations made: the baseline's are fewer).
+        others = [
+            row[0]
+            for row in connection.execute(
+                "SELECT column_name FROM information_schema.columns WHERE table_name = 'accounts_account' "
+                "AND column_name NOT IN ('id', 'name', 'created_at') ORDER BY ordinal_position"
+            )
+        ]
+        copied = "".join(f", {column}" for column in others)
         for index in range(NOISE_ACCOUNTS):
             accounts.append(
                 connection.execute(
-                    "INSERT INTO accounts_account (name, created_at) VALUES (%s, %s) RETURNING id",
-                    [f"Noise {index}", now],
+                    f"INSERT INTO accounts_account (name, created_at{copied}) "
+                    f"SELECT %s, %s{copied} FROM accounts_account WHERE id = %s RETURNING id",
+                    [f"Noise {index}", now, accounts[0]],
                 ).fetchone()[0]
             )
         serial = 0
