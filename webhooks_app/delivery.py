@@ -2,11 +2,14 @@
 the checked address, send the signed body, never follow a redirect. No database access here:
 attempts run in threads, and the caller records what they return."""
 
+import logging
+import threading
 import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 
+import httpcore
 import httpx
 from django.conf import settings
 
@@ -15,6 +18,7 @@ from .models import RESPONSE_EXCERPT_BYTES
 from .signing import signature_header
 
 USER_AGENT = "kalem-webhooks/1.0 (+https://kalem.me)"
+logger = logging.getLogger(__name__)
 
 
 @dataclass
@@ -35,7 +39,7 @@ def parse_retry_after(value: str | None) -> float | None:
     if not value:
         return None
     value = value.strip()
-    if value.isdigit():
+    if value.isascii() and value.isdigit():  # not "²", which str.isdigit() also takes
         return float(value)
     try:
         when = parsedate_to_datetime(value)
@@ -44,6 +48,72 @@ def parse_retry_after(value: str | None) -> float | None:
     if when.tzinfo is None:
         when = when.replace(tzinfo=UTC)
     return max(0.0, (when - datetime.now(UTC)).total_seconds())
+
+
+# When the attempt running in this thread must end (time.monotonic()): the contract's timeout
+# is per attempt, while httpx's timeouts bound each read and write alone, so a receiver that
+# answered a byte every few seconds could hold an attempt for hours.
+_attempt = threading.local()
+
+
+def _within_deadline(timeout: float | None, expired: type[Exception]) -> float | None:
+    """The timeout of one network operation, shortened to what is left of the attempt."""
+    deadline = getattr(_attempt, "deadline", None)
+    if deadline is None:
+        return timeout
+    left = deadline - time.monotonic()
+    if left <= 0:
+        raise expired("The attempt's time is up.")
+    return left if timeout is None else min(timeout, left)
+
+
+class _DeadlineStream(httpcore.NetworkStream):
+    def __init__(self, stream: httpcore.NetworkStream):
+        self.stream = stream
+
+    def read(self, max_bytes: int, timeout: float | None = None) -> bytes:
+        return self.stream.read(max_bytes, _within_deadline(timeout, httpcore.ReadTimeout))
+
+    def write(self, buffer: bytes, timeout: float | None = None) -> None:
+        self.stream.write(buffer, _within_deadline(timeout, httpcore.WriteTimeout))
+
+    def close(self) -> None:
+        self.stream.close()
+
+    def start_tls(self, ssl_context, server_hostname=None, timeout=None) -> "_DeadlineStream":
+        timeout = _within_deadline(timeout, httpcore.ConnectTimeout)
+        return _DeadlineStream(self.stream.start_tls(ssl_context, server_hostname, timeout))
+
+    def get_extra_info(self, info: str):
+        return self.stream.get_extra_info(info)
+
+
+class _DeadlineBackend(httpcore.SyncBackend):
+    """httpcore's own sockets, every operation bounded by the running attempt's deadline."""
+
+    def connect_tcp(self, host, port, timeout=None, local_address=None, socket_options=None):
+        timeout = _within_deadline(timeout, httpcore.ConnectTimeout)
+        return _DeadlineStream(super().connect_tcp(host, port, timeout, local_address, socket_options))
+
+
+def _client() -> httpx.Client:
+    limits = httpx.Limits()
+    transport = httpx.HTTPTransport(trust_env=False)
+    # httpx's transport with the same pool it builds itself, but for the network backend
+    # (which httpx does not let one choose).
+    transport._pool = httpcore.ConnectionPool(
+        ssl_context=httpx.create_ssl_context(trust_env=False),
+        max_connections=limits.max_connections,
+        max_keepalive_connections=limits.max_keepalive_connections,
+        keepalive_expiry=limits.keepalive_expiry,
+        network_backend=_DeadlineBackend(),
+    )
+    return httpx.Client(
+        transport=transport,
+        timeout=httpx.Timeout(settings.WEBHOOK_TIMEOUT),
+        follow_redirects=False,
+        trust_env=False,
+    )
 
 
 class Sender:
@@ -70,16 +140,26 @@ class Sender:
         client = self.clients.get(key)
         if client is None:
             # Concurrent first uses may build two; the spare is closed.
-            client = httpx.Client(
-                timeout=httpx.Timeout(settings.WEBHOOK_TIMEOUT), follow_redirects=False, trust_env=False
-            )
+            client = _client()
             self.clients.setdefault(key, client)
             client = self.clients[key]
         return client
 
     def send(self, *, url: str, message_id: str, body: str, secrets: list[str]) -> Outcome:
+        """The attempt's outcome; whatever goes wrong in it is a failed attempt (to retry),
+        never an error that would lose the other attempts sent with it."""
         started = time.monotonic()
+        _attempt.deadline = started + settings.WEBHOOK_TIMEOUT
+        try:
+            return self._send(url=url, message_id=message_id, body=body, secrets=secrets, started=started)
+        except Exception as error:
+            logger.exception("Webhook attempt of %s to %s failed unexpectedly.", message_id, url)
+            duration = int((time.monotonic() - started) * 1000)
+            return Outcome(None, f"Could not send: {type(error).__name__}: {error}"[:300], "", duration, None)
+        finally:
+            _attempt.deadline = None
 
+    def _send(self, *, url: str, message_id: str, body: str, secrets: list[str], started: float) -> Outcome:
         def outcome(status_code=None, error="", excerpt="", retry_after=None) -> Outcome:
             duration = int((time.monotonic() - started) * 1000)
             return Outcome(status_code, error[:300], excerpt, duration, retry_after)
@@ -97,6 +177,8 @@ class Sender:
             "Host": host_header,
             "Content-Type": "application/json",
             "User-Agent": USER_AGENT,
+            # The excerpt the log keeps is the body as text: not compressed bytes.
+            "Accept-Encoding": "identity",
             "webhook-id": message_id,
             "webhook-timestamp": str(int(timestamp.timestamp())),
             "webhook-signature": signature_header(secrets, message_id, timestamp, body),
@@ -128,5 +210,6 @@ class Sender:
         retry_after = None
         if response.status_code in (429, 503):
             retry_after = parse_retry_after(response.headers.get("Retry-After"))
-        text = excerpt[:RESPONSE_EXCERPT_BYTES].decode("utf-8", errors="replace")
+        # As text: undecodable bytes and NUL (which PostgreSQL's text refuses) become U+FFFD.
+        text = excerpt[:RESPONSE_EXCERPT_BYTES].decode("utf-8", errors="replace").replace("\x00", "\ufffd")
         return outcome(response.status_code, excerpt=text, retry_after=retry_after)

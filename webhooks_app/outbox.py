@@ -4,8 +4,10 @@ its messages and one that rolls back has none. numbers_app.audit calls these whe
 events; the workers deliver them later (services.deliver_due_messages)."""
 
 import os
+from datetime import timedelta
 
 import orjson
+from django.conf import settings
 from django.db import connections, router, transaction
 from django.db.models import Min
 from django.utils import timezone
@@ -71,6 +73,12 @@ def enqueue_delivery(*, run_after=None) -> None:
     (deliver_webhooks.using(run_after=run_after) if run_after else deliver_webhooks).enqueue()
     if cache is not None:
         cache[_ENQUEUED] = True
+
+
+def first_attempt_at(now):
+    """When a message's attempt series starts: the schedule's first delay after `now` (by
+    default 0, at once)."""
+    return now + timedelta(seconds=settings.WEBHOOK_RETRY_DELAYS[0])
 
 
 def _number_after(shape: dict | None, event: dict, occurred_at: str) -> dict | None:
@@ -187,7 +195,12 @@ def expand_outbox(*, limit: int = 5) -> int:
         )
         if not rows:
             return 0
-        now = connection.ops.adapt_datetimefield_value(timezone.now())
+        created = timezone.now()
+        first = first_attempt_at(created)
+        if first > created and any(row["endpoint__enabled"] for row in rows):
+            enqueue_delivery(run_after=first)  # at once, this run claims them next
+        now = connection.ops.adapt_datetimefield_value(created)
+        first = connection.ops.adapt_datetimefield_value(first)
         with connection.cursor() as cursor:
             for row in rows:
                 pending = row["endpoint__enabled"]
@@ -200,7 +213,7 @@ def expand_outbox(*, limit: int = 5) -> int:
                     f"SELECT e.account_id, %s, {_random_message_id_sql(connection.vendor)}, 'number.' || e.action, "
                     f"e.id, %s, 0, 0, %s, %s FROM {quote(NumberEvent._meta.db_table)} e "
                     f"WHERE {where} ORDER BY e.id",
-                    [row["endpoint_id"], status, now if pending else None, now, *params],
+                    [row["endpoint_id"], status, first if pending else None, now, *params],
                 )
         WebhookOutbox.objects.filter(pk__in=[row["id"] for row in rows]).delete()
     return len(rows)

@@ -174,21 +174,22 @@ def endpoint_send_test(*, endpoint: WebhookEndpoint) -> WebhookMessage:
                 "data": {"endpoint_id": endpoint.pk, "message": "A test message from kalem."},
             }
         ).decode(),
-        next_attempt_at=now,
+        next_attempt_at=outbox.first_attempt_at(now),
         created_at=now,
     )
-    outbox.enqueue_delivery()
+    outbox.enqueue_delivery(run_after=message.next_attempt_at)
     return message
 
 
 @transaction.atomic
 def message_resend(*, message: WebhookMessage) -> WebhookMessage:
-    """A new attempt series for the same message (same webhook-id), starting now."""
+    """A new attempt series for the same message (same webhook-id), starting after the
+    schedule's first delay (at once by default)."""
     endpoint = WebhookEndpoint.objects.get(pk=message.endpoint_id)
     _require_enabled(endpoint)
     message.status = Status.PENDING
     message.series_attempts = 0
-    message.next_attempt_at = timezone.now()
+    message.next_attempt_at = outbox.first_attempt_at(timezone.now())
     message.locked_until = None
     message.delivered_at = None
     updated = WebhookMessage.objects.filter(pk=message.pk).update(
@@ -200,7 +201,7 @@ def message_resend(*, message: WebhookMessage) -> WebhookMessage:
     )
     if not updated:
         raise WebhookMessage.DoesNotExist(f"Message {message.pk} was deleted.")
-    outbox.enqueue_delivery()
+    outbox.enqueue_delivery(run_after=message.next_attempt_at)
     return message
 
 

@@ -11,6 +11,7 @@ import socket
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
+import httpx
 from django.conf import settings
 
 from .models import MAX_URL_LENGTH
@@ -29,8 +30,15 @@ class Target:
 
 
 def _forbidden(address: ipaddress.IPv4Address | ipaddress.IPv6Address) -> str | None:
-    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped:
-        address = address.ipv4_mapped
+    if isinstance(address, ipaddress.IPv6Address):
+        if address.is_site_local:  # fec0::/10, deprecated but routed as private by some
+            return "a private"
+        # An IPv4 address inside an IPv6 one (mapped, 6to4, Teredo) is judged as itself: the
+        # network may deliver to it (Python 3.11 calls 2002:7f00:1:: public).
+        embedded = [address.ipv4_mapped, address.sixtofour, *(address.teredo or ())]
+        for inner in embedded:
+            if inner is not None and _forbidden(inner):
+                return _forbidden(inner)
     for kind, flag in (
         ("a loopback", address.is_loopback),
         ("an unspecified", address.is_unspecified),
@@ -58,8 +66,15 @@ def check_syntax(url: str) -> tuple[str, str, int]:
         raise UnsafeURL("The URL must start with https://.")
     if parts.username is not None or parts.password is not None:
         raise UnsafeURL("The URL must not contain credentials.")
-    host = parts.hostname
-    if not host or any(char.isspace() for char in url):
+    # No spaces or control characters anywhere, and a URL that the HTTP client can send: its
+    # host in ASCII (an internationalised name as its IDNA form, for DNS, TLS and Host).
+    if any(char.isspace() or ord(char) < 0x20 or ord(char) == 0x7F for char in url):
+        raise UnsafeURL("Enter a valid URL.")
+    try:
+        host = httpx.URL(url).raw_host.decode("ascii")
+    except (httpx.InvalidURL, UnicodeError):
+        raise UnsafeURL("Enter a valid URL.") from None
+    if not host or not parts.hostname:
         raise UnsafeURL("Enter a valid URL.")
     return parts.scheme, host, port or (443 if parts.scheme == "https" else 80)
 

@@ -5,7 +5,9 @@ the create or rotate response returned), and keeps what it received.
 
 `responses` scripts its answers: a list of (status, headers) used one per request, then
 `default` (200) for the rest. `delay` holds the answer to the first request that long (a
-sender caught mid-delivery). A request counts as received when it arrives."""
+sender caught mid-delivery). `payload` is the body of every answer, sent a byte every `drip`
+seconds when that is set (a receiver that answers slowly). A request counts as received when
+it arrives."""
 
 import json
 import sys
@@ -36,8 +38,19 @@ class Received:
 
 
 class Receiver:
-    def __init__(self, *, secrets=(), responses=(), default: int = 200, delay: float = 0.0):
+    def __init__(
+        self,
+        *,
+        secrets=(),
+        responses=(),
+        default: int = 200,
+        delay: float = 0.0,
+        payload: bytes = b'{"ok": true}',
+        drip: float = 0.0,
+    ):
         self.secrets = list(secrets)
+        self.payload = payload
+        self.drip = drip
         self.responses = list(responses)
         self.default = default
         self.delay = delay
@@ -113,14 +126,20 @@ class _Handler(BaseHTTPRequestHandler):
         if delay:
             time.sleep(delay)  # holds the sender mid-delivery
         status, headers = receiver.answer()
-        payload = b'{"ok": true}'
+        payload = receiver.payload
         self.send_response(status)
         for name, value in headers.items():
             self.send_header(name, value)
         self.send_header("Content-Type", "application/json")
         self.send_header("Content-Length", str(len(payload)))
         self.end_headers()
-        self.wfile.write(payload)
+        if not receiver.drip:
+            self.wfile.write(payload)
+            return
+        for index in range(len(payload)):
+            self.wfile.write(payload[index : index + 1])
+            self.wfile.flush()
+            time.sleep(receiver.drip)
 
     def log_message(self, format, *args) -> None:
         pass

@@ -13,7 +13,7 @@ from kalem_site.actors import Actor
 from numbers_app import services as number_services
 from numbers_app.models import NumberEvent
 from tests.contract import NUMBER_KEYS
-from webhooks_app import services
+from webhooks_app import delivery, services, ssrf
 from webhooks_app.models import WebhookAttempt, WebhookEndpoint, WebhookMessage, WebhookOutbox
 from webhooks_app.signing import ROTATION_OVERLAP
 
@@ -359,3 +359,84 @@ def test_a_leased_message_waits_for_its_lease_to_run_out(api, receiver, endpoint
     assert received.message_id == WebhookMessage.objects.get().message_id
     assert services.lease_seconds(50) == 2 * 15 + 10
     assert services.lease_seconds(51) == 2 * (2 * 15) + 10
+
+
+def test_an_attempt_that_fails_unexpectedly_is_a_failed_attempt_and_spares_the_others(
+    api, settings, insecure, endpoint_for, monkeypatch
+):
+    """Whatever goes wrong inside one attempt is that attempt's failure, logged and retried:
+    never an error that loses the batch (the others' attempts unrecorded, sent again)."""
+    settings.WEBHOOK_RETRY_DELAYS = [0, 60]
+    real = delivery.parse_retry_after
+
+    def breaks_on_503s(value):
+        if value == "soon":
+            raise RuntimeError("unexpected")
+        return real(value)
+
+    monkeypatch.setattr(delivery, "parse_retry_after", breaks_on_503s)
+    with Receiver() as good, Receiver(default=503, responses=[(503, {"Retry-After": "soon"})]) as bad:
+        good_endpoint, bad_endpoint = endpoint_for(good), endpoint_for(bad)
+        api.post("/api/v1/numbers", {"number": "+15551234590"}, format="json")
+        deliver_all()
+        good.wait_for(1)
+        bad.wait_for(1)
+    assert WebhookMessage.objects.get(endpoint_id=good_endpoint["id"]).status == "delivered"
+    failed = WebhookMessage.objects.get(endpoint_id=bad_endpoint["id"])
+    assert (failed.status, failed.attempts) == ("pending", 1)
+    assert failed.next_attempt_at > timezone.now() + timedelta(seconds=50)  # the schedule's next
+    attempt = WebhookAttempt.objects.get(message=failed)
+    assert attempt.status_code is None and attempt.error == "Could not send: RuntimeError: unexpected"
+    assert len(good.received) == 1  # sent once, not again with a lost batch
+
+
+def test_a_retry_after_of_other_digits_is_ignored():
+    assert delivery.parse_retry_after("\u00b2") is None  # "²": str.isdigit() says yes
+    assert delivery.parse_retry_after("\u0661\u0662") is None  # Arabic-Indic digits
+    assert delivery.parse_retry_after(" 12 ") == 12.0
+
+
+def test_the_answer_is_asked_uncompressed_and_kept_as_text(api, insecure, endpoint_for):
+    with Receiver(payload=b'{"a": "\x00\xff"}') as odd:
+        endpoint = endpoint_for(odd)
+        api.post("/api/v1/numbers", {"number": "+15551234591"}, format="json")
+        deliver_all()
+        received = odd.wait_for(1)
+    assert received[0].headers["accept-encoding"] == "identity"
+    message = WebhookMessage.objects.get()
+    excerpt = API_DELIVERY(api, endpoint["id"], message.pk)["attempts_log"][0]["response_excerpt"]
+    assert excerpt == '{"a": "\ufffd\ufffd"}'  # NUL, which PostgreSQL's text refuses, and a non-UTF-8 byte
+
+
+def test_the_timeout_bounds_the_whole_attempt(api, settings, insecure, endpoint_for):
+    """WEBHOOK_TIMEOUT is per attempt: an answer dribbled a byte at a time, each within the
+    timeout, is cut off when the attempt's time is up."""
+    settings.WEBHOOK_TIMEOUT = 1
+    with Receiver(payload=b"x" * 12, drip=0.25) as slow:
+        endpoint_for(slow)
+        api.post("/api/v1/numbers", {"number": "+15551234592"}, format="json")
+        started = time.monotonic()
+        deliver_all()
+        took = time.monotonic() - started
+        slow.wait_for(1)
+    attempt = WebhookAttempt.objects.get()
+    assert attempt.error == "Timed out after 1 s."
+    assert attempt.status_code is None
+    assert 0.9 <= attempt.duration_ms / 1000 < 2 and took < 2.5  # not the 3 s the answer takes
+
+
+def test_the_first_delay_of_the_schedule_applies_to_new_messages(api, settings, insecure, endpoint_for):
+    settings.WEBHOOK_RETRY_DELAYS = [30, 1]
+    with Receiver() as later:
+        endpoint_for(later)
+        api.post("/api/v1/numbers", {"number": "+15551234593"}, format="json")
+        assert deliver_all() == 0
+        message = WebhookMessage.objects.get()
+        assert message.next_attempt_at >= timezone.now() + timedelta(seconds=25)
+        WebhookMessage.objects.update(next_attempt_at=timezone.now())
+        assert deliver_all() == 1
+        later.wait_for(1)
+
+
+def test_an_internationalised_host_is_checked_and_sent_as_its_ascii_form():
+    assert ssrf.check_syntax("https://B\u00fccher.example/hooks") == ("https", "xn--bcher-kva.example", 443)

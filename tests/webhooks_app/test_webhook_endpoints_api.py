@@ -170,6 +170,12 @@ def test_another_accounts_token_gets_404_on_every_route(api, outsider_api, insec
         "https://169.254.169.254/latest/meta-data",
         "https://[::1]/hooks",
         "https://[::ffff:127.0.0.1]/hooks",
+        "https://[2002:7f00:1::1]/hooks",  # 6to4 around 127.0.0.1
+        "https://[2002:a00:1::1]/hooks",  # 6to4 around 10.0.0.1
+        "https://[fec0::1]/hooks",  # site-local
+        "https://hooks.example.com/x\x01",  # a control character the HTTP client cannot send
+        "https://hooks.example.com/x\x7f",
+        "https://hooks.exa mple.com/",
         "https://0.0.0.0/",
         "https://224.0.0.1/",
         "https://localhost/hooks",  # a name that resolves to 127.0.0.1
