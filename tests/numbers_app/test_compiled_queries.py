@@ -112,3 +112,19 @@ def test_a_sliced_query_without_its_slice_is_refused(account):
     )
     with pytest.raises(ValueError, match="exactly one"):
         query.dicts(account_id=account.id, offset=0, size=1)
+
+
+def test_a_lists_total_without_a_search_is_one_compiled_read_of_one_facet_row(account, numbers, other_account):
+    from numbers_app.tally import number_total
+
+    unfiltered = PhoneNumber.objects.for_account(account)
+    with queries() as captured:
+        assert number_total(account=account, filters={}, numbers=unfiltered) == 7
+    assert len(captured.statements) == 1 and "numbers_app_numberfacetcount" in captured.statements[0]
+    assert number_total(account=account, filters={"status": "active"}, numbers=unfiltered) == 7
+    assert number_total(account=account, filters={"status": "inactive"}, numbers=unfiltered) == 0
+    assert number_total(account=account, filters={"voice_agent_id": "none"}, numbers=unfiltered) == 4
+    trunk = numbers[0].trunk_id
+    assert number_total(account=account, filters={"trunk_id": trunk}, numbers=unfiltered) == 7
+    assert number_total(account=other_account, filters={}, numbers=unfiltered) == 1
+    assert number_total(account=None, filters={}, numbers=unfiltered) == 8  # every account's
