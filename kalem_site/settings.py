@@ -313,7 +313,8 @@ TWILIO_TIMEOUT_SECONDS = 15
 # Webhooks (shared/WEBHOOKS.md). WEBHOOK_ALLOW_INSECURE=1 also allows http:// and hosts on
 # loopback, private and other non-public addresses: for local development and tests only.
 WEBHOOK_ALLOW_INSECURE = env_bool("WEBHOOK_ALLOW_INSECURE", False)
-# Seconds one delivery attempt may take in all (connecting, sending, and reading the answer).
+# Seconds one delivery attempt may take in all (connecting, TLS, sending and reading the answer;
+# the DNS lookup before it has the system resolver's own timeout).
 WEBHOOK_TIMEOUT = float(os.environ.get("WEBHOOK_TIMEOUT", "15"))
 # The delays before each attempt of a message, in seconds: at once, then 5 s, 5 min, 30 min,
 # 2 h, 5 h, 10 h, 10 h; then the message is failed.

@@ -8,6 +8,7 @@ import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
+from urllib.parse import urlsplit
 
 import httpcore
 import httpx
@@ -81,7 +82,11 @@ class _DeadlineStream(httpcore.NetworkStream):
         self.stream.close()
 
     def start_tls(self, ssl_context, server_hostname=None, timeout=None) -> "_DeadlineStream":
-        timeout = _within_deadline(timeout, httpcore.ConnectTimeout)
+        try:
+            timeout = _within_deadline(timeout, httpcore.ConnectTimeout)
+        except httpcore.ConnectTimeout:
+            self.stream.close()  # as httpcore's own start_tls does when it fails
+            raise
         return _DeadlineStream(self.stream.start_tls(ssl_context, server_hostname, timeout))
 
     def get_extra_info(self, info: str):
@@ -96,16 +101,20 @@ class _DeadlineBackend(httpcore.SyncBackend):
         return _DeadlineStream(super().connect_tcp(host, port, timeout, local_address, socket_options))
 
 
+# httpx's own default limits (httpx.Limits() alone would be none).
+_LIMITS = httpx.Limits(max_connections=100, max_keepalive_connections=20, keepalive_expiry=5.0)
+
+
 def _client() -> httpx.Client:
-    limits = httpx.Limits()
-    transport = httpx.HTTPTransport(trust_env=False)
-    # httpx's transport with the same pool it builds itself, but for the network backend
-    # (which httpx does not let one choose).
+    ssl_context = httpx.create_ssl_context(trust_env=False)
+    transport = httpx.HTTPTransport(verify=ssl_context, limits=_LIMITS, trust_env=False)
+    # httpx's transport with the pool it builds itself (the same TLS context and limits), but
+    # for the network backend, which httpx does not let one choose.
     transport._pool = httpcore.ConnectionPool(
-        ssl_context=httpx.create_ssl_context(trust_env=False),
-        max_connections=limits.max_connections,
-        max_keepalive_connections=limits.max_keepalive_connections,
-        keepalive_expiry=limits.keepalive_expiry,
+        ssl_context=ssl_context,
+        max_connections=_LIMITS.max_connections,
+        max_keepalive_connections=_LIMITS.max_keepalive_connections,
+        keepalive_expiry=_LIMITS.keepalive_expiry,
         network_backend=_DeadlineBackend(),
     )
     return httpx.Client(
@@ -114,6 +123,13 @@ def _client() -> httpx.Client:
         follow_redirects=False,
         trust_env=False,
     )
+
+
+def _host_of(url: str) -> str:
+    try:
+        return urlsplit(url).hostname or "?"
+    except ValueError:
+        return "?"
 
 
 class Sender:
@@ -140,9 +156,10 @@ class Sender:
         client = self.clients.get(key)
         if client is None:
             # Concurrent first uses may build two; the spare is closed.
-            client = _client()
-            self.clients.setdefault(key, client)
-            client = self.clients[key]
+            built = _client()
+            client = self.clients.setdefault(key, built)
+            if client is not built:
+                built.close()
         return client
 
     def send(self, *, url: str, message_id: str, body: str, secrets: list[str]) -> Outcome:
@@ -153,7 +170,8 @@ class Sender:
         try:
             return self._send(url=url, message_id=message_id, body=body, secrets=secrets, started=started)
         except Exception as error:
-            logger.exception("Webhook attempt of %s to %s failed unexpectedly.", message_id, url)
+            # The host only: a webhook URL's path or query often holds the receiver's token.
+            logger.exception("Webhook attempt of %s to %s failed unexpectedly.", message_id, _host_of(url))
             duration = int((time.monotonic() - started) * 1000)
             return Outcome(None, f"Could not send: {type(error).__name__}: {error}"[:300], "", duration, None)
         finally:

@@ -198,7 +198,8 @@ def expand_outbox(*, limit: int = 5) -> int:
         created = timezone.now()
         first = first_attempt_at(created)
         if first > created and any(row["endpoint__enabled"] for row in rows):
-            enqueue_delivery(run_after=first)  # at once, this run claims them next
+            # A run for when they fall due (at once, the run expanding them claims them next).
+            enqueue_delivery(run_after=first)
         now = connection.ops.adapt_datetimefield_value(created)
         first = connection.ops.adapt_datetimefield_value(first)
         with connection.cursor() as cursor:

@@ -221,7 +221,7 @@ def _disable(endpoint_id: int, reason: str) -> None:
 
 def lease_seconds(batch: int) -> float:
     """How long a claimed batch is a worker's: its attempts run SEND_THREADS at a time, each
-    bounded by the timeout (connect, then read), plus a margin. A killed worker's messages
+    bounded by the timeout (the host's DNS lookup aside), with room for that and a margin. A killed worker's messages
     are sent again after it."""
     rounds = math.ceil(batch / SEND_THREADS)
     return rounds * 2 * settings.WEBHOOK_TIMEOUT + 10

@@ -66,9 +66,10 @@ def check_syntax(url: str) -> tuple[str, str, int]:
         raise UnsafeURL("The URL must start with https://.")
     if parts.username is not None or parts.password is not None:
         raise UnsafeURL("The URL must not contain credentials.")
-    # No spaces or control characters anywhere, and a URL that the HTTP client can send: its
-    # host in ASCII (an internationalised name as its IDNA form, for DNS, TLS and Host).
-    if any(char.isspace() or ord(char) < 0x20 or ord(char) == 0x7F for char in url):
+    # No spaces, control or other unprintable characters anywhere, and a URL that the HTTP
+    # client can send: its host in ASCII (an internationalised name as its IDNA form, for DNS,
+    # TLS and Host).
+    if any(char.isspace() or not char.isprintable() for char in url):
         raise UnsafeURL("Enter a valid URL.")
     try:
         host = httpx.URL(url).raw_host.decode("ascii")

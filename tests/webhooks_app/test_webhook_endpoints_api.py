@@ -175,6 +175,8 @@ def test_another_accounts_token_gets_404_on_every_route(api, outsider_api, insec
         "https://[fec0::1]/hooks",  # site-local
         "https://hooks.example.com/x\x01",  # a control character the HTTP client cannot send
         "https://hooks.example.com/x\x7f",
+        "https://hooks.example.com/x\x9b",  # a C1 control character
+        "https://hooks.example.com/x\u200b",  # a zero-width space
         "https://hooks.exa mple.com/",
         "https://0.0.0.0/",
         "https://224.0.0.1/",
