@@ -1,8 +1,11 @@
 """Template tags of the dashboard pages."""
 
 from django import template
+from django.contrib.humanize.templatetags.humanize import intcomma
 from django.forms import BoundField
 from django.urls import reverse
+from django.utils.html import conditional_escape
+from django.utils.safestring import mark_safe
 
 from kalem_site.widgets import select_html
 
@@ -21,6 +24,24 @@ def choice_select(bound_field: BoundField, empty: str = "", autosubmit: bool = F
         attrs["data-autosubmit"] = True
     attrs = field.widget.build_attrs(field.widget.attrs, {"id": bound_field.auto_id, **attrs})
     return select_html(bound_field.html_name, choices, field.widget.format_value(bound_field.value()), attrs)
+
+
+@register.simple_tag
+def facet_choices(facet: dict, sample: str | None = None) -> str:
+    """The sidebar's choices of one facet (views.listing.facet) as their <li> links with
+    counts; with `sample`, each count is a lower bound ("≥"). What the template's loop wrote,
+    in Python: the numbers list renders about 35 of them, which through the template engine
+    cost about 2 ms a page."""
+    items = []
+    for choice in facet["choices"]:
+        count = intcomma(choice["count"])
+        selected, current = ("selected", 'aria-current="true"') if choice["selected"] else ("", "")
+        title, bound = (f' title="at least {count}"', "≥") if sample else ("", "")
+        items.append(
+            f'\n        <li><a href="?{conditional_escape(choice["query"])}" class="{selected}" {current}>'
+            f'{conditional_escape(choice["label"])} <span class="count"{title}>{bound}{count}</span></a></li>\n        '
+        )
+    return mark_safe("".join(items))
 
 
 # An id no URL of ours has in it otherwise, to cut a reversed URL around.
