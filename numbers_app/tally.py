@@ -206,12 +206,16 @@ class FacetCounts(dict):
         self.sample = sample
 
 
-def number_facet_counts(*, account: Account, params: dict[str, str]) -> FacetCounts:
+def number_facet_counts(
+    *, account: Account, params: dict[str, str] | None = None, valid: dict | None = None
+) -> FacetCounts:
     """For each filter, how many numbers each of its values would match, given all the
     other filters in `params` (so a count is what clicking that choice shows). One query,
     whatever the filters (see the module's docstring). Invalid values are ignored, as the
-    list ignores them."""
-    valid = NumberFilter(params, queryset=PhoneNumber.objects.none()).valid_values()
+    list ignores them. A caller that has cleaned the filters already passes their
+    `valid` values (NumberFilter.valid_values()) instead of `params`."""
+    if valid is None:
+        valid = NumberFilter(params or {}, queryset=PhoneNumber.objects.none()).valid_values()
     active = _active_filters(valid)
     search = valid.get("search")
     if search:

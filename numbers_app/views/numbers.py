@@ -83,7 +83,7 @@ def number_list(request):
     if search_error:
         counts = FacetCounts({param: {} for param in FACETS})
     else:
-        counts = number_facet_counts(account=account, params=query.dict())
+        counts = number_facet_counts(account=account, valid=valid)
     # The account's agents and trunks, read once for both the sidebar and the bulk form.
     # One query for the three, in natural order ("Agent 2" before "Agent 10").
     assignees = {name: naturally_sorted(loaded) for name, loaded in account_assignees(account).items()}
@@ -117,7 +117,7 @@ def number_list(request):
                 errors={name: errors for name, errors in filterset.errors.items() if name != "search"}
             ),
             # The valid filters, for the bulk form's "apply to all matching".
-            "filter_query": urlencode({name: params[name] for name in filterset.valid_values() if params.get(name)}),
+            "filter_query": urlencode({name: params[name] for name in valid if params.get(name)}),
         },
     )
 
