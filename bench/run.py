@@ -734,8 +734,9 @@ APPROACH = """
   `.values(...)` and builds each object with one function (`numbers_app/shapes.py`), which
   also serves a single object and the webhook messages: one source for the shape. JSON is
   written with orjson, the two timestamps included (as datetimes, whole seconds, in C).
-- **Queries compiled once.** The token (with its account), the unfiltered list's page, a
-  number by id and the lookup by number are querysets compiled to SQL once per connection
+- **Queries compiled once.** The token (with its account), the unfiltered list's page and
+  its total (one facet row, also a list's total with one filter), a number by id and the
+  lookup by number are querysets compiled to SQL once per connection
   (`kalem_site.db.CompiledQuery`), run with each request's values and the backend's
   converters: the ORM's compile cost (0.5–1 ms for the joined page query) is gone, the SQL
   is the ORM's own (a test holds them equal). The token's query has no ORDER BY or LIMIT: its
@@ -750,8 +751,10 @@ APPROACH = """
   authentication, messages, static files or sign-in lockout middleware, which do nothing there.
 - **The lookup** is one query on the unique index of `number`, whose row holds every input of
   the verdict (`selectors.number_routing`): two queries per call, the token's included.
-- **Exact totals without COUNT(\\*).** `NumberTally`, kept by database triggers, answers a
-  list's total without a search; with a search, the total is a real COUNT(\\*).
+- **Exact totals without COUNT(\\*).** `NumberFacetCount` (each account's total and the
+  count of every filter value) and `NumberTally` (its combinations), kept by database
+  triggers, answer a list's total without a search: one row for no filter or one, a sum of
+  combinations for more; with a search, the total is a real COUNT(\\*).
 - **Pages as a deferred join, from the nearer end**: a narrow id query on the `(account, id)`
   index, then the full rows of those ids; pages in the second half read backwards.
 - **Per request:** two queries for a get and a lookup (token, object), three for a list (token,
