@@ -8,7 +8,7 @@ gunicorn with production settings and one `manage.py worker`. Then, as an API cl
 `Location` every 0.2 s until it is done. Timed from the POST to the poll that sees `done`;
 rows/s is numbers changed per second of that. Run twice in the same session: without a
 webhook endpoint, then (moving them back) with one subscribed endpoint, so that the job also
-writes a webhook message per number (the outbox), to compare the two in one run.
+writes the webhook outbox's entries for every number, to compare the two in one run.
 
     .venv/bin/python bench/bulk_filter.py --numbers 30000
 """
@@ -153,7 +153,7 @@ def main() -> None:
             ).stdout.split(" on ")[0]
             rows = [
                 ("without webhook endpoints", plain),
-                ("with one subscribed endpoint (a webhook message per number)", hooked),
+                ("with one subscribed endpoint (its outbox entries in every chunk)", hooked),
             ]
             table = [
                 "| run | 202 answered | done | numbers/s |",
@@ -185,7 +185,8 @@ def write_report(numbers: int, postgres: str, table: list[str], plain: dict, hoo
         "# Performance of bulk changes by filter",
         "",
         f"Measured by `make bench-bulk` (`bench/bulk_filter.py --numbers {numbers}`) on {datetime.date.today()}: "
-        f"{os.cpu_count()} cores shared with other work, {postgres}, Python {platform.python_version()}; "
+        f"{os.cpu_count()} cores (load average {' '.join(f'{value:.2f}' for value in os.getloadavg())} when "
+        f"it finished), {postgres}, Python {platform.python_version()}; "
         "gunicorn with production settings and one `manage.py worker`, on 127.0.0.1.",
         "",
         f'One API request reassigns the {numbers:,} numbers of an account\'s trunk "Old" (of '
@@ -193,7 +194,8 @@ def write_report(numbers: int, postgres: str, table: list[str], plain: dict, hoo
         '`{"action": "assign", "filter": {"trunk_id": Old}, "trunk_id": New}`, answered 202 with a job, '
         'then its `Location` polled every 0.2 s until the job is `done`. "done" is from the POST to the poll '
         "that saw it done; numbers/s is numbers changed per second of that. The second run moves them back "
-        "with a subscribed webhook endpoint, so that every chunk also writes a webhook message per number.",
+        "with a subscribed webhook endpoint, so that every chunk also writes its numbers' snapshots and an "
+        "outbox row (webhooks_app/outbox.py), of which the delivering worker later makes the messages.",
         "",
         *table,
         "",
@@ -205,13 +207,15 @@ def write_report(numbers: int, postgres: str, table: list[str], plain: dict, hoo
         "same transaction (the 202's time above). The worker then takes the snapshot in chunks of 1,000 ids, "
         "in id order; each chunk locks the numbers of the chunk that still match the filter (PostgreSQL "
         "re-checks the filter on each locked row), changes them through `number_bulk_apply` (one UPDATE, one "
-        "COPY of the audit events, the outbox's COPY when an endpoint is subscribed) and records the job's "
+        "COPY of the audit events and, when an endpoint is subscribed, the outbox's snapshot `INSERT … SELECT` "
+        "and row) and records the job's "
         "progress, all in one transaction, so a worker killed mid-job leaves whole chunks done and the next "
         "worker continues after the last one (`tests/live/test_bulk_jobs_worker.py`).",
         "",
         "The 202 grows with the number of matching ids (the snapshot reads and writes each). On an account "
-        "of 1,000,000 numbers, measured by hand on 2026-12-01 on this machine under the same kind of load "
-        "(`filter: {}` through gunicorn), it took 9 to 16 s: the snapshot statement runs with "
+        "of 1,000,000 numbers (`make bench`'s), measured by hand on 2026-12-01 on this machine, otherwise "
+        "idle (`filter: {}` through gunicorn, three requests), it took 1.5 to 2.1 s (9 to 16 s earlier the "
+        "same day with the machine loaded by other work): the snapshot statement runs with "
         "`DB_STATEMENT_TIMEOUT_LONG` (`kalem_site.db.long_statements`), not the requests' 5 s, so that any "
         "account can be changed as a whole; the numbers are then changed by the worker as above.",
     ]
