@@ -13,6 +13,8 @@ import os
 
 import pytest
 
+from kalem_site.accounts.models import IDEMPOTENCY_LEASE
+
 from . import faults
 
 missing = faults.tools_available()
@@ -90,10 +92,12 @@ def test_redis_outage_under_load_is_survived_without_counting(deployment, outage
 def test_an_idempotency_key_whose_worker_was_killed_is_usable_within_seconds(deployment):
     app, postgres, _ = deployment
     result = faults.killed_first_request(app, postgres)
-    # While the dead request's lease runs (10 s) the key is still taken; then the retry runs,
-    # once.
+    # While the dead request's lease runs (10 s from its last renewal) the key is still taken;
+    # then the retry runs, once. The time also holds gunicorn booting new workers for the
+    # killed ones (1-3 s, more on a busy machine: 13.2 s was seen once) and the retries' pace.
     assert 409 in result["retries"]
-    assert result["usable_after"] is not None and result["usable_after"] <= 13
+    lease = IDEMPOTENCY_LEASE.total_seconds()
+    assert result["usable_after"] is not None and result["usable_after"] <= lease + 5
     assert result["status"] == "inactive"
     assert result["deactivated_events"] == 1
 
