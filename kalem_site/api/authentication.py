@@ -1,5 +1,7 @@
 """Bearer-token authentication: `Authorization: Bearer <token>`."""
 
+from collections.abc import Callable
+
 from django.conf import settings
 from rest_framework import authentication, exceptions
 
@@ -41,14 +43,19 @@ def bearer_token(header: str) -> str | None:
     return plaintext
 
 
-def token_from_header(header: str) -> ApiToken | None:
+def token_from_header(header: str, read_with: Callable[[str], ApiToken | None] | None = None) -> ApiToken | None:
     """The usable token that an `Authorization: Bearer <token>` header names, or None.
 
-    Raises MalformedHeader when the header is not of that form."""
+    `read_with(digest)`, when given, reads the token together with the row its request needs
+    (in one query) and returns it, usable or not; when it finds nothing, the token is read
+    alone. Raises MalformedHeader when the header is not of that form."""
     plaintext = bearer_token(header)
     if plaintext is None:
         return None
-    token = token_by_digest(hash_token(plaintext))
+    digest = hash_token(plaintext)
+    token = read_with(digest) if read_with is not None else None
+    if token is None:
+        token = token_by_digest(digest)
     return token if token is not None and token.is_usable else None
 
 
@@ -57,8 +64,10 @@ class BearerTokenAuthentication(authentication.BaseAuthentication):
         header = request.META.get("HTTP_AUTHORIZATION", "")
         if not header:
             return None  # the permission check then answers 401
+        # The view may read its row together with the token (AccountScopedGenericViewSet.read_with_token).
+        view = request.parser_context.get("view")
         try:
-            token = token_from_header(header)
+            token = token_from_header(header, getattr(view, "read_with_token", None))
         except MalformedHeader:
             raise exceptions.AuthenticationFailed("Send the token as: Authorization: Bearer <token>.") from None
         if token is None:

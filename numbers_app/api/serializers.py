@@ -105,6 +105,20 @@ class NumberLookupSerializer(serializers.Serializer):
         except DjangoValidationError as error:
             raise serializers.ValidationError(error.messages) from None
 
+    @classmethod
+    def valid_number(cls, value: object) -> str | None:
+        """What `validated_data["number"]` would be for `{"number": value}`, or None when it
+        is not valid (is_valid() then says why): without building the serializer and its
+        fields, which cost more than the lookup's query. The field's checks that matter for
+        a value normalize_number() accepts are its type and its length; the characters it
+        refuses (NUL, surrogates) normalize_number() refuses too."""
+        if not isinstance(value, str) or not 0 < len(value) <= cls._declared_fields["number"].max_length:
+            return None
+        try:
+            return normalize_number(value)
+        except DjangoValidationError:
+            return None
+
 
 class TrunkSerializer(serializers.Serializer):
     """The Trunk object. The password is write-only; `sip_uri` and `registered` are derived."""

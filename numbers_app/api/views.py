@@ -7,6 +7,7 @@ from rest_framework.decorators import action
 from rest_framework.exceptions import NotFound, ValidationError
 from rest_framework.response import Response
 
+from kalem_site.accounts.models import ApiToken
 from kalem_site.api.views import AccountScopedGenericViewSet, AccountScopedViewSet
 from kalem_site.downloads import csv_download
 from kalem_site.ids import id_in_range
@@ -14,7 +15,13 @@ from kalem_site.ids import id_in_range
 from .. import services
 from ..bulk_jobs import number_bulk_by_filter
 from ..filters import EventFilter, NumberFilter, TrunkFilter
-from ..hot_reads import number_page_rows, number_row, number_row_by_number
+from ..hot_reads import (
+    number_page_rows,
+    number_row,
+    number_row_by_number,
+    number_row_by_number_with_token,
+    number_row_with_token,
+)
 from ..models import BulkJob, NumberEvent, PhoneNumber, SipTrunk
 from ..selectors import number_csv_rows
 from ..shapes import EVENT_COLUMNS, NUMBER_COLUMNS
@@ -30,6 +37,8 @@ from .serializers import (
     NumberSerializer,
     TrunkSerializer,
 )
+
+_NOT_READ = object()
 
 
 class NumberViewSet(AccountScopedViewSet):
@@ -48,8 +57,35 @@ class NumberViewSet(AccountScopedViewSet):
     serializer_class = NumberSerializer
     filterset_class = NumberFilter
 
+    # The get's or the lookup's row, when read_with_token() read it: a dict, or None for no
+    # such number in the token's account.
+    row_read_with_token: dict | None = _NOT_READ
+
     def get_queryset(self):
         return PhoneNumber.objects.for_account(self.account).with_assignments().order_by("id")
+
+    def read_with_token(self, digest: str) -> ApiToken | None:
+        # The get and the lookup, the API's most frequent requests, read their row and the
+        # token in one query. An id or a number that is not valid is left to the action.
+        if self.action == "retrieve":
+            number_id = id_in_range(self.kwargs[self.lookup_field])
+            if number_id is None:
+                return None
+            found = number_row_with_token(digest=digest, number_id=number_id)
+        elif self.action == "lookup":
+            number = NumberLookupSerializer.valid_number(self._lookup_query().get("number"))
+            if number is None:
+                return None
+            found = number_row_by_number_with_token(digest=digest, number=number)
+        else:
+            return None
+        if found is None:
+            # No such token, or no such number in its account: the token is read alone
+            # next, and if it is usable the action answers 404 without another query.
+            self.row_read_with_token = None
+            return None
+        self.row_read_with_token, token = found
+        return token
 
     def _filtered(self, request) -> tuple:
         """The account's numbers narrowed by the list's filters, and the filters' values; an
@@ -80,8 +116,10 @@ class NumberViewSet(AccountScopedViewSet):
 
     def retrieve(self, request, *args, **kwargs):
         # One compiled query; the update (PUT) still reads the instance, through get_object().
-        number_id = id_in_range(kwargs[self.lookup_field])
-        row = None if number_id is None else number_row(account_id=self.account.id, number_id=number_id)
+        row = self.row_read_with_token
+        if row is _NOT_READ:
+            number_id = id_in_range(kwargs[self.lookup_field])
+            row = None if number_id is None else number_row(account_id=self.account.id, number_id=number_id)
         if row is None:
             raise NotFound()
         return Response(self.get_serializer(row).data)
@@ -200,6 +238,13 @@ class NumberViewSet(AccountScopedViewSet):
             raise NotFound()
         return Response(BulkJobSerializer(job).data)
 
+    def _lookup_query(self) -> dict:
+        query = self.request.query_params.dict()
+        if query.get("number", "")[:1] == " ":
+            # `?number=+1555…` with the `+` not percent-encoded arrives as a space.
+            query["number"] = "+" + query["number"][1:]
+        return query
+
     @extend_schema(
         summary="Look up a number's routing",
         description=(
@@ -214,14 +259,13 @@ class NumberViewSet(AccountScopedViewSet):
     )
     @action(detail=False, methods=["get"])
     def lookup(self, request):
-        query = request.query_params.dict()
-        if query.get("number", "")[:1] == " ":
-            # `?number=+1555…` with the `+` not percent-encoded arrives as a space.
-            query["number"] = "+" + query["number"][1:]
-        lookup = NumberLookupSerializer(data=query)
-        lookup.is_valid(raise_exception=True)
-        # One query on the unique index of `number`, whose row holds the verdict's inputs.
-        row = number_row_by_number(account_id=self.account.id, number=lookup.validated_data["number"])
+        # One query on the unique index of `number`, whose row holds the verdict's inputs,
+        # normally read with the token (read_with_token).
+        row = self.row_read_with_token
+        if row is _NOT_READ:
+            lookup = NumberLookupSerializer(data=self._lookup_query())
+            lookup.is_valid(raise_exception=True)
+            row = number_row_by_number(account_id=self.account.id, number=lookup.validated_data["number"])
         if row is None:
             raise NotFound()
         return Response(NumberRoutingSerializer(row, context=self.get_serializer_context()).data)

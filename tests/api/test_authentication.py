@@ -110,6 +110,57 @@ def test_a_revoked_token_cannot_write(account):
     assert not PhoneNumber.objects.exists()
 
 
+# The get and the lookup read the number together with the token (one query): the same
+# answers as every other route.
+def one_number_routes(number) -> list[str]:
+    return [f"/api/v1/numbers/{number.id}", f"/api/v1/numbers/lookup?number={number.number.replace('+', '%2B')}"]
+
+
+@pytest.mark.parametrize("route", [0, 1])
+@pytest.mark.parametrize("how", ["revoked", "expired", "unknown"])
+def test_a_token_that_is_not_usable_gets_401_for_its_own_accounts_number(account, make_number, route, how):
+    number = make_number(account)
+    issued = token_create(
+        account=account,
+        name="Not usable",
+        expires_at=timezone.now() - timedelta(seconds=1) if how == "expired" else None,
+    )
+    if how == "revoked":
+        token_revoke(token=issued.token)
+    plaintext = "klm_" + "x" * 43 if how == "unknown" else issued.plaintext
+    response = client_with_header(f"Bearer {plaintext}").get(one_number_routes(number)[route])
+    assert_unauthenticated(response)
+    assert ApiToken.objects.get(pk=issued.token.pk).last_used_at is None
+
+
+@pytest.mark.parametrize("route", [0, 1])
+def test_a_token_gets_its_accounts_number_and_is_marked_as_used(account, make_number, route):
+    number = make_number(account)
+    issued = token_create(account=account, name="Reader")
+    response = client_with_header(f"Bearer {issued.plaintext}").get(one_number_routes(number)[route])
+    assert response.status_code == 200
+    assert response.json()["id"] == number.id
+    assert ApiToken.objects.get(pk=issued.token.pk).last_used_at is not None
+
+
+@pytest.mark.parametrize("route", [0, 1])
+def test_another_accounts_token_gets_404_for_the_number(account, other_account, make_number, route):
+    number = make_number(account)
+    issued = token_create(account=other_account, name="Outsider")
+    response = client_with_header(f"Bearer {issued.plaintext}").get(one_number_routes(number)[route])
+    assert_error(response, 404, "not_found")
+
+
+@pytest.mark.parametrize("value", ["", "5551234", "+" + "1" * 40, "+1555\x00"])
+def test_a_lookup_of_an_invalid_number_is_401_without_a_usable_token_and_422_with_one(account, value):
+    issued = token_create(account=account, name="Reader")
+    token_revoke(token=issued.token)
+    path = "/api/v1/numbers/lookup"
+    assert_unauthenticated(client_with_header(f"Bearer {issued.plaintext}").get(path, {"number": value}))
+    fresh = token_create(account=account, name="Fresh")
+    assert_error(client_with_header(f"Bearer {fresh.plaintext}").get(path, {"number": value}), 422, "validation_error")
+
+
 # --- valid tokens --------------------------------------------------------------------------
 
 

@@ -1,6 +1,7 @@
 """The API's hot path (issue 14): the lean middleware stack of /api/, the renderer writing
 datetimes as format_timestamp() does, and on PostgreSQL the backend's prepared statements,
-psycopg's timestamp loader and the health check without a round trip."""
+psycopg's timestamp loader and the health check without a round trip; the lookup's check of
+its number without building a serializer."""
 
 import datetime
 import os
@@ -15,9 +16,13 @@ from django.conf import settings
 from django.db import connection, connections
 from django.db.backends.postgresql.psycopg_any import BaseTzLoader
 from django.test import Client
+from hypothesis import example, given
+from hypothesis import settings as hypothesis_settings
+from hypothesis import strategies as st
 
 from kalem_site.api.renderers import ORJSONRenderer
 from kalem_site.timestamps import format_timestamp
+from numbers_app.api.serializers import NumberLookupSerializer
 from numbers_app.hot_reads import number_row_by_number
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -163,3 +168,22 @@ def _dsn(wrapper) -> str:
     return psycopg.conninfo.make_conninfo(
         **{key: value for key, value in params.items() if key in {"dbname", "user", "host", "port", "password"}}
     )
+
+
+# --- the lookup's number without the serializer ----------------------------------------------
+
+_PHONE_LIKE = st.text(alphabet="+0123456789 ()-./\t\x00\u00a0\u0660\ud800x", max_size=40)
+
+
+@hypothesis_settings(max_examples=400, deadline=None)
+@given(st.one_of(_PHONE_LIKE, st.text(max_size=40)))
+@example("+1 (415) 555-0142")
+@example("0014155550142")
+@example(" +14155550142 ")
+@example("+1" + "5" * 31)
+@example("+1415555014" + " " * 30)
+@example("")
+def test_the_lookups_quick_check_of_the_number_agrees_with_the_serializer(value):
+    serializer = NumberLookupSerializer(data={"number": value})
+    expected = serializer.validated_data["number"] if serializer.is_valid() else None
+    assert NumberLookupSerializer.valid_number(value) == expected

@@ -11,7 +11,13 @@ from kalem_site.accounts.models import ApiToken, hash_token
 from kalem_site.accounts.selectors import token_by_digest
 from kalem_site.accounts.services import token_create
 from kalem_site.db import CompiledQuery
-from numbers_app.hot_reads import number_page_rows, number_row, number_row_by_number
+from numbers_app.hot_reads import (
+    number_page_rows,
+    number_row,
+    number_row_by_number,
+    number_row_by_number_with_token,
+    number_row_with_token,
+)
 from numbers_app.models import PhoneNumber
 from numbers_app.shapes import NUMBER_COLUMNS
 from tests.helpers import queries
@@ -95,6 +101,53 @@ def test_the_token_is_read_with_its_account_in_one_query_without_order_by(accoun
         assert token.account == account and token.account.name == "Acme"
     assert captured.statements == []  # loaded, not fetched
     assert token_by_digest(hash_token("klm_unknown")) is None
+
+
+def _same_token(token, expected):
+    for field in ApiToken._meta.concrete_fields:
+        assert getattr(token, field.attname) == getattr(expected, field.attname), field.name
+    assert token.account == expected.account and token.account.name == expected.account.name
+    assert token.account.default_country == expected.account.default_country
+
+
+def test_a_number_read_with_its_token_is_the_row_and_the_token_in_one_query(account, numbers, owner):
+    created = token_create(account=account, name="Joined", created_by=owner)
+    digest = hash_token(created.plaintext)
+    number = numbers[2]
+    expected_row = PhoneNumber.objects.filter(pk=number.pk).values(*NUMBER_COLUMNS).get()
+    expected_token = ApiToken.objects.select_related("account").get(digest=digest)
+    for read in (
+        lambda: number_row_with_token(digest=digest, number_id=number.pk),
+        lambda: number_row_by_number_with_token(digest=digest, number=number.number),
+    ):
+        with queries() as captured:
+            row, token = read()
+        assert len(captured.statements) == 1
+        assert "ORDER BY" not in captured.statements[0] and "LIMIT" not in captured.statements[0]
+        assert row == expected_row
+        _same_token(token, expected_token)
+        with queries() as captured:
+            assert token.account.name == "Acme"
+        assert captured.statements == []  # loaded, not fetched
+
+
+def test_a_revoked_token_is_read_as_it_is(account, numbers, owner):
+    # Whether a token is usable is the authentication's to judge, as with token_by_digest().
+    created = token_create(account=account, name="Old", created_by=owner)
+    ApiToken.objects.filter(pk=created.token.pk).update(revoked_at=datetime.datetime(2026, 1, 1, tzinfo=datetime.UTC))
+    _, token = number_row_with_token(digest=hash_token(created.plaintext), number_id=numbers[0].pk)
+    assert token.revoked_at is not None and not token.is_usable
+
+
+def test_a_number_read_with_a_token_is_of_the_tokens_account_only(account, numbers, other_account, owner):
+    mine = hash_token(token_create(account=account, name="Mine", created_by=owner).plaintext)
+    theirs = hash_token(token_create(account=other_account, name="Theirs", created_by=None).plaintext)
+    number = numbers[0]
+    assert number_row_with_token(digest=theirs, number_id=number.pk) is None
+    assert number_row_by_number_with_token(digest=theirs, number=number.number) is None
+    assert number_row_with_token(digest=hash_token("klm_unknown"), number_id=number.pk) is None
+    assert number_row_by_number_with_token(digest=mine, number="+19999999999") is None
+    assert number_row_with_token(digest=mine, number_id=10**12) is None
 
 
 def test_a_parameter_the_lookup_transforms_is_refused_when_compiled(account):
