@@ -66,11 +66,12 @@ class CountedPaginator(Paginator):
     """A Paginator whose pages are read by page_rows() (a deferred join from the nearer end,
     not an OFFSET from the start) and which may be told its total instead of running
     COUNT(*) (the numbers lists read it from NumberTally). `object_list` must be an ordered
-    queryset."""
+    queryset; `values` and `read` are page_rows()'s."""
 
-    def __init__(self, object_list, per_page, *, count: int | None = None, **kwargs):
+    def __init__(self, object_list, per_page, *, count: int | None = None, values=None, read=None, **kwargs):
         super().__init__(object_list, per_page, **kwargs)
         self._known_count = count
+        self._values, self._read = values, read
 
     @cached_property
     def count(self) -> int:
@@ -82,5 +83,7 @@ class CountedPaginator(Paginator):
         size = self.per_page
         if offset + size + self.orphans >= self.count:
             size = self.count - offset
-        rows = page_rows(self.object_list, offset=offset, size=size, total=self.count)
+        rows = page_rows(
+            self.object_list, offset=offset, size=size, total=self.count, values=self._values, read=self._read
+        )
         return self._get_page(rows, number, self)

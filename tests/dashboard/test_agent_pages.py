@@ -76,7 +76,7 @@ def test_the_numbers_link_lists_exactly_the_counted_numbers(client, owner, kind,
     response = client.get(f"/numbers/?{kind.param}={agent.pk}")
 
     assert response.status_code == 200
-    assert [n.number for n in response.context["page"].object_list] == [n.number for n in mine]
+    assert [n["number"] for n in response.context["page"].object_list] == [n.number for n in mine]
 
 
 def test_a_teammate_sees_the_same_agents(client, teammate, kind, account, make_agent):

@@ -44,7 +44,7 @@ def test_a_plain_link_with_one_result_still_shows_the_list(owner_client, account
     response = owner_client.get("/numbers/", {"search": "4155550142"})
 
     assert response.status_code == 200
-    assert [n.number for n in response.context["page"].object_list] == ["+14155550142"]
+    assert [n["number"] for n in response.context["page"].object_list] == ["+14155550142"]
 
 
 def test_the_search_never_opens_another_accounts_number(owner_client, account, other_account, make_number):

@@ -12,7 +12,7 @@ from tests.helpers import assert_login_redirect, fill_account, html
 
 
 def listed(response) -> list[str]:
-    return [number.number for number in response.context["page"].object_list]
+    return [number["number"] for number in response.context["page"].object_list]
 
 
 def facet(response, param: str) -> dict[str, int]:

@@ -56,7 +56,7 @@ def listed(client, href: str) -> set[str]:
     response = client.get(parts.path, {**dict(parse_qsl(parts.query)), "per_page": 100})
     assert response.status_code == 200
     assert not response.context["filterset"].errors, response.context["filterset"].errors
-    return {number.number for number in response.context["page"].object_list}
+    return {number["number"] for number in response.context["page"].object_list}
 
 
 def test_anonymous_visitors_are_sent_to_sign_in(client, db):

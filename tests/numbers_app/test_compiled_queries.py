@@ -19,6 +19,7 @@ from numbers_app.hot_reads import (
     number_row_with_token,
 )
 from numbers_app.models import PhoneNumber
+from numbers_app.selectors import account_assignees
 from numbers_app.shapes import NUMBER_COLUMNS
 from tests.helpers import queries
 
@@ -181,3 +182,21 @@ def test_a_lists_total_without_a_search_is_one_compiled_read_of_one_facet_row(ac
     assert number_total(account=account, filters={"trunk_id": trunk}, numbers=unfiltered) == 7
     assert number_total(account=other_account, filters={}, numbers=unfiltered) == 1
     assert number_total(account=None, filters={}, numbers=unfiltered) == 8  # every account's
+
+
+def test_the_accounts_agents_and_trunks_are_read_compiled_in_one_query(
+    account, other_account, make_voice_agent, make_text_agent, make_trunk
+):
+    voice = [make_voice_agent(account, name=name) for name in ("b", "a", "c")]
+    text = [make_text_agent(account, name="t")]
+    make_voice_agent(other_account, name="a")
+    make_trunk(other_account)
+    for _ in range(2):  # compiled on the first, reused on the second
+        with queries() as captured:
+            loaded = account_assignees(account)
+        assert len(captured.statements) == 1
+        by_name_then_id = sorted(voice, key=lambda agent: (agent.name, agent.id))
+        assert [(agent.id, agent.name) for agent in loaded["voice_agent"]] == [(a.id, a.name) for a in by_name_then_id]
+        assert [(agent.id, agent.name) for agent in loaded["text_agent"]] == [(text[0].id, "t")]
+        assert loaded["trunk"] == []
+        assert all(agent.account_id == account.id for agent in loaded["voice_agent"])
