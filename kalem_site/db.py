@@ -204,7 +204,12 @@ class CompiledQuery:
             raise ValueError(f"Parameters not found in the compiled SQL (transformed by a lookup?): {missing}")
         columns = [column for column, _, _ in compiler.select[: compiler.col_count]]
         query = queryset.query
-        names = [*query.extra_select, *query.values_select, *query.annotation_select]
+        # As Django's ValuesIterable names the columns: in the order values() gave them.
+        names = (
+            list(query.selected)
+            if query.selected
+            else [*query.extra_select, *query.values_select, *query.annotation_select]
+        )
         return sql, slots, compiler, compiler.get_converters(columns), names
 
     def _compiled(self, connection) -> tuple:

@@ -57,9 +57,9 @@ class NumberViewSet(AccountScopedViewSet):
     serializer_class = NumberSerializer
     filterset_class = NumberFilter
 
-    # The get's or the lookup's row, when read_with_token() read it: a dict, or None for no
-    # such number in the token's account.
-    row_read_with_token: dict | None = _NOT_READ
+    # The get's or the lookup's row once read_with_token() has read it: a dict, or None for no
+    # such number in the token's account; _NOT_READ until then (the action reads it itself).
+    row_read_with_token: dict | None | object = _NOT_READ
 
     def get_queryset(self):
         return PhoneNumber.objects.for_account(self.account).with_assignments().order_by("id")

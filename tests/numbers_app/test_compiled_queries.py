@@ -6,7 +6,9 @@ import datetime
 import re
 
 import pytest
+from django.db.models import CharField, Value
 
+from agents_app.models import VoiceAgent
 from kalem_site.accounts.models import ApiToken, hash_token
 from kalem_site.accounts.selectors import token_by_digest
 from kalem_site.accounts.services import token_create
@@ -200,3 +202,14 @@ def test_the_accounts_agents_and_trunks_are_read_compiled_in_one_query(
         assert [(agent.id, agent.name) for agent in loaded["text_agent"]] == [(text[0].id, "t")]
         assert loaded["trunk"] == []
         assert all(agent.account_id == account.id for agent in loaded["voice_agent"])
+
+
+def test_a_compiled_querys_columns_are_named_in_the_order_values_gave_them(account, make_voice_agent):
+    agent = make_voice_agent(account, name="Named")
+    query = CompiledQuery(
+        lambda account_id: VoiceAgent.objects.filter(account_id=account_id)
+        .annotate(kind=Value("voice", output_field=CharField()))
+        .values("kind", "id", "name"),
+        account_id=int,
+    )
+    assert query.dicts(account_id=account.id) == [{"kind": "voice", "id": agent.id, "name": "Named"}]
