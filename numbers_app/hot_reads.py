@@ -57,21 +57,20 @@ _BY_NUMBER = CompiledQuery(
 # account never matches, and neither does an unknown token.
 _TOKEN_COLUMNS = token_columns(token_path="account__api_tokens__", account_path="account__")
 
-_BY_ID_WITH_TOKEN = CompiledQuery(
-    lambda digest, number_id: PhoneNumber.objects.filter(account__api_tokens__digest=digest, pk=number_id)
-    .order_by()
-    .values(*NUMBER_COLUMNS, *_TOKEN_COLUMNS),
-    digest=str,
-    number_id=int,
-)
 
-_BY_NUMBER_WITH_TOKEN = CompiledQuery(
-    lambda digest, number: PhoneNumber.objects.filter(account__api_tokens__digest=digest, number=number)
-    .order_by()
-    .values(*NUMBER_COLUMNS, *_TOKEN_COLUMNS),
-    digest=str,
-    number=str,
-)
+def _number_with_token(field: str, kind: type) -> CompiledQuery:
+    """The number whose `field` is the given value, with the token whose digest is given."""
+    return CompiledQuery(
+        lambda digest, value: PhoneNumber.objects.filter(account__api_tokens__digest=digest, **{field: value})
+        .order_by()
+        .values(*NUMBER_COLUMNS, *_TOKEN_COLUMNS),
+        digest=str,
+        value=kind,
+    )
+
+
+_BY_ID_WITH_TOKEN = _number_with_token("pk", int)
+_BY_NUMBER_WITH_TOKEN = _number_with_token("number", str)
 
 
 def _row_and_token(query: CompiledQuery, **values) -> tuple[dict, ApiToken] | None:
@@ -104,9 +103,9 @@ def number_row_with_token(*, digest: str, number_id: int) -> tuple[dict, ApiToke
     """The number with this id and the token with this digest (usable or not), when the number
     is of the token's account; None when there is no such pair (no such token, or no such
     number in its account)."""
-    return _row_and_token(_BY_ID_WITH_TOKEN, digest=digest, number_id=number_id)
+    return _row_and_token(_BY_ID_WITH_TOKEN, digest=digest, value=number_id)
 
 
 def number_row_by_number_with_token(*, digest: str, number: str) -> tuple[dict, ApiToken] | None:
     """As number_row_with_token(), for the number `number` (E.164)."""
-    return _row_and_token(_BY_NUMBER_WITH_TOKEN, digest=digest, number=number)
+    return _row_and_token(_BY_NUMBER_WITH_TOKEN, digest=digest, value=number)
