@@ -760,9 +760,9 @@ APPROACH = """
   the request's token through the number's account (`numbers_app/hot_reads.py`,
   `NumberViewSet.read_with_token`, called by the bearer-token authentication): one round trip
   instead of two. When that query finds nothing (no such number in the account, or no such
-  token), a second one reads the token alone: 404 or 401, as before. The lookup's row holds every input of the verdict
-  (`selectors.number_routing`), and its number is checked without building a serializer (a
-  property test holds the two checks equal).
+  token), a second one reads the token alone: 404 or 401, as before. The lookup's row holds
+  every input of the verdict (`selectors.number_routing`), and its number is checked without
+  building a serializer (a property test holds the two checks equal).
 - **Exact totals without COUNT(\\*).** `NumberFacetCount` (each account's total and the
   count of every filter value) and `NumberTally` (its combinations), kept by database
   triggers, answer a list's total without a search: one row for no filter or one, a sum of

@@ -135,6 +135,12 @@ def _active_filters(filters: dict) -> dict:
     return {facet: filters[facet] for facet in FACETS if filters.get(facet) not in (None, "")}
 
 
+def narrows(filters: dict) -> bool:
+    """Whether the list's filters (cleaned NumberFilter data) leave out any number: a search,
+    or a facet filter with a value. The unfiltered list is read by a compiled query."""
+    return bool(filters.get("search")) or bool(_active_filters(filters))
+
+
 def _facet_value_text(value) -> str:
     # A cleaned filter value as NumberFacetCount.value holds it: `none`, an id, a choice.
     return str(value)

@@ -25,7 +25,7 @@ from ..hot_reads import (
 from ..models import BulkJob, NumberEvent, PhoneNumber, SipTrunk
 from ..selectors import number_csv_rows
 from ..shapes import EVENT_COLUMNS, NUMBER_COLUMNS
-from ..tally import number_total
+from ..tally import narrows, number_total
 from . import schema  # noqa: F401 (imported for its effect: the filters' schema annotations)
 from .serializers import (
     BulkJobSerializer,
@@ -110,7 +110,7 @@ class NumberViewSet(AccountScopedViewSet):
             view=self,
             total=total,
             values=NUMBER_COLUMNS,
-            rows=None if filters else partial(number_page_rows, self.account.id),
+            rows=partial(number_page_rows, self.account.id) if not narrows(filters) else None,
         )
         return self.get_paginated_response(self.get_serializer(page, many=True).data)
 

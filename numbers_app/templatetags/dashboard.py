@@ -84,10 +84,6 @@ def _name_or_dash(name) -> str:
     return conditional_escape(name) if name else "—"
 
 
-_STATUS_LABELS = dict(PhoneNumber.Status.choices)
-_PROVIDER_LABELS = dict(PhoneNumber.Provider.choices)
-
-
 @register.simple_tag(takes_context=True)
 def number_rows(context, numbers, next_here: str) -> str:
     """The numbers list's rows (<tr>, one per number: its checkbox, links, names, update time
@@ -112,8 +108,8 @@ def number_rows(context, numbers, next_here: str) -> str:
             f'aria-label="Select {e164}" tabindex="-1"></td>\n'
             f'            <td class="mono"><a href="{detail}" data-row-link>{e164}</a></td>\n'
             f'            <td><span class="badge badge-{conditional_escape(number["status"])}">'
-            f"{conditional_escape(_STATUS_LABELS[number['status']])}</span></td>\n"
-            f"            <td>{conditional_escape(_PROVIDER_LABELS[number['provider']])}</td>\n"
+            f"{conditional_escape(PhoneNumber.Status(number['status']).label)}</span></td>\n"
+            f"            <td>{conditional_escape(PhoneNumber.Provider(number['provider']).label)}</td>\n"
             f"            <td>{_name_or_dash(number['voice_agent__name'])}</td>\n"
             f"            <td>{_name_or_dash(number['text_agent__name'])}</td>\n"
             f"            <td>{_name_or_dash(number['trunk__name'])}</td>\n"

@@ -36,7 +36,7 @@ from ..models import ASSIGNMENTS, BulkJob, NumberEvent, PhoneNumber
 from ..phone import pasted_search
 from ..selectors import account_assignees, number_csv_rows, number_routing
 from ..shapes import NUMBER_COLUMNS
-from ..tally import FACETS, FacetCounts, number_facet_counts, number_total
+from ..tally import FACETS, FacetCounts, narrows, number_facet_counts, number_total
 from .listing import facet, requested_per_page, shorten_facet
 
 # How many of its latest events a number's page shows; the Activity page has the rest.
@@ -83,7 +83,7 @@ def number_list(request):
     per_page = requested_per_page(request)
     # The rows as `.values(*NUMBER_COLUMNS)` dicts (number_rows writes them); without any
     # filter, read by the API's compiled query for the unfiltered list (the same SQL).
-    unfiltered = not search_error and all(value in (None, "") for value in valid.values())
+    unfiltered = not search_error and not narrows(valid)
     page = CountedPaginator(
         numbers,
         per_page,
